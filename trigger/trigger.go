@@ -1,110 +1,42 @@
 package trigger
 
-import (
-	"context"
-	"time"
-)
-
-// Outcome is how a retraining attempt ended.
-type Outcome string
-
-// The outcomes a run can record.
-const (
-	OutcomeDeployed   Outcome = "deployed"
-	OutcomeRejected   Outcome = "rejected"
-	OutcomeFailed     Outcome = "failed"
-	OutcomeRolledBack Outcome = "rolled_back"
-	OutcomeSkipped    Outcome = "skipped"
-)
-
-// Attempt is one earlier retraining run as a policy sees it.
-type Attempt struct {
-	Time    time.Time `json:"time"`
-	Outcome Outcome   `json:"outcome"`
-	// NewSamples is how many new samples were waiting when it ran.
-	NewSamples int `json:"new_samples"`
-}
-
-// Signals are live measurements over one window of the query log, computed by
-// package dataset and handed in; each rate comes with the number of queries
-// it was measured on.
-type Signals struct {
-	Start, End time.Time
-	Queries    int // queries in the window
-	// FallbackRate is the share of queries answered by the LLM fallback.
-	FallbackRate float64
-	// Fallbacks is the number of fallback queries with LLM labels, the sample
-	// size of Agreement.
-	Fallbacks int
-	// Agreement is the share of fallbacks whose ML top label is among the
-	// LLM's labels: a live accuracy proxy.
-	Agreement float64
-	// OOVRate is the share of tokens not in the deployed model's vocabulary;
-	// Tokens is its sample size.
-	OOVRate float64
-	Tokens  int
-	// Intents is the predicted-intent distribution (label -> share).
-	Intents map[string]float64
-	// MeanConfidence is the mean ML confidence.
-	MeanConfidence float64
-}
-
-// Baseline is what the deployed model saw at training time, for drift
-// policies to compare against.
-type Baseline struct {
-	// Intents is the training label distribution (label -> share).
-	Intents map[string]float64
-	// OOVRate is the out-of-vocabulary rate measured on held-out data.
-	OOVRate float64
-	// Agreement and FallbackRate measured right after the last deploy, if known.
-	Agreement    float64
-	FallbackRate float64
-}
-
-// State is everything a policy may look at. Policies never read files: the
-// caller fills State.
-type State struct {
-	Now time.Time
-	// LastSuccess is the time of the last deployed retrain; zero if never.
-	LastSuccess time.Time
-	// LastAttempt is the most recent run that trained (deployed, rejected,
-	// failed or rolled back); zero if none.
-	LastAttempt Attempt
-	// NewSamples is the number of training samples new since the watermark.
-	NewSamples int
-	// DatasetSize is the number of samples the deployed model trained on.
-	DatasetSize int
-	// Force is set when a person asked for a run regardless of policy.
-	Force bool
-	// Metrics are the deployed model's held-out metrics (accuracy, macro_f1...).
-	Metrics map[string]float64
-	// Windows are the most recent signal windows, oldest first; the last one
-	// is the current window.
-	Windows  []Signals
-	Baseline Baseline
-}
-
-// Reason is one policy's verdict in words.
-type Reason struct {
-	Policy string `json:"policy"`
-	Fired  bool   `json:"fired"`
-	Text   string `json:"text"`
-}
-
-// Decision says whether to retrain, with a reason for every policy consulted,
-// fired or not.
-type Decision struct {
-	Retrain bool     `json:"retrain"`
-	Reasons []Reason `json:"reasons"`
-}
+import "context"
 
 // Trigger decides whether a retraining run should happen.
+//
+// Contract:
+//   - A decision not to retrain is a result, not an error: errors are kept for
+//     misconfigured policies (ErrInvalid) and incomplete State (ErrNoTime),
+//     or whatever a custom policy's own work returns.
+//   - On error the Decision is the zero value.
+//   - Decision.Reasons holds a reason for every policy consulted, fired or not.
+//
+// The policies of this package are pure functions of State: they ignore ctx
+// (composites pass it on to their children, which may be custom policies),
+// are immutable and safe for concurrent use.
 type Trigger interface {
 	ShouldRetrain(ctx context.Context, s State) (Decision, error)
 }
 
-// TriggerFunc adapts a function to the Trigger interface.
+// TriggerFunc adapts a function to the Trigger interface, for custom
+// policies written in code.
 type TriggerFunc func(ctx context.Context, s State) (Decision, error)
 
 // ShouldRetrain calls f(ctx, s).
 func (f TriggerFunc) ShouldRetrain(ctx context.Context, s State) (Decision, error) { return f(ctx, s) }
+
+// Policy names, as they appear in Reason.Policy.
+const (
+	PolicyMaxAge          = "max_age"
+	PolicyMinNewSamples   = "min_new_samples"
+	PolicyForce           = "force"
+	PolicyAny             = "any"
+	PolicyAll             = "all"
+	PolicyNot             = "not"
+	PolicyCooldown        = "cooldown"
+	PolicyFallbackRate    = "fallback_rate"
+	PolicyAgreement       = "agreement"
+	PolicyVocabularyDrift = "vocabulary_drift"
+	PolicyLabelShift      = "label_shift"
+	PolicyAdaptive        = "adaptive"
+)
