@@ -10,4 +10,11 @@ var (
 	ErrNoCurrent   = errors.New("backup: no model deployed")
 	ErrNoPrevious  = errors.New("backup: no previous version")
 	ErrInvalidName = errors.New("backup: invalid version name")
+	// ErrClosed is returned by a FileStore's methods after Close.
+	ErrClosed = errors.New("backup: store closed")
+	// ErrOutsideStore is returned when the deployed pointer is a symlink
+	// that does not point at a backup inside the store; the store refuses to
+	// read through it. The next Deploy replaces such a link (its target is
+	// left untouched).
+	ErrOutsideStore = errors.New("backup: deployed link points outside the store")
 )

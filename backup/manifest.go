@@ -2,6 +2,7 @@ package backup
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -29,4 +30,38 @@ type Manifest struct {
 	TrainerConfig json.RawMessage `json:"trainer_config,omitempty"`
 	// RunID is the retraining run that produced the version, if any.
 	RunID string `json:"run_id,omitempty"`
+}
+
+// Size is the total size in bytes of the version's files as recorded in the
+// manifest (manifest.json itself not included).
+func (m Manifest) Size() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// newer reports whether a sorts before b in newest-first order: later
+// Created first, and for equal times the greater version name first. Names
+// embed the creation second and a sequence, so the tie-break follows
+// creation order for versions from one store.
+func newer(a, b Manifest) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.After(b.Created)
+	}
+	return a.Version > b.Version
+}
+
+// sortNewestFirst sorts ms newest first (see newer).
+func sortNewestFirst(ms []Manifest) {
+	slices.SortStableFunc(ms, func(a, b Manifest) int {
+		switch {
+		case newer(a, b):
+			return -1
+		case newer(b, a):
+			return 1
+		}
+		return 0
+	})
 }

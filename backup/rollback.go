@@ -1,0 +1,107 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Store is the part of a model store that the helpers in this package need.
+// retrain.ModelStore, *FileStore and *MemStore all satisfy it.
+type Store interface {
+	List(ctx context.Context) ([]Manifest, error)
+	Deploy(ctx context.Context, v Version) error
+	Current(ctx context.Context) (Version, error)
+}
+
+// Pruner is an optional interface a store may implement to drop old
+// versions itself according to a Policy. It returns the versions removed.
+type Pruner interface {
+	Prune(ctx context.Context, p Policy) (removed []Version, err error)
+}
+
+// Verifier is an optional interface a store may implement to check a
+// version fully (checksums, and a real load when the store has a hook for
+// it). The error wraps ErrNotFound or ErrCorrupt.
+type Verifier interface {
+	Verify(ctx context.Context, v Version) error
+}
+
+// Opener is the read side of a store, as in retrain.ModelStore.
+type Opener interface {
+	Open(ctx context.Context, v Version) (Manifest, io.ReadCloser, error)
+}
+
+// Previous returns the rollback target: the newest version older than the
+// deployed one, ordering by Created and then by name (not by name alone, so
+// versions from stores with other suffix schemes still order by time). It
+// returns ErrNoCurrent when nothing is deployed and ErrNoPrevious when
+// nothing older exists.
+func Previous(ctx context.Context, s Store) (Version, error) {
+	cands, err := olderThanCurrent(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	return cands[0], nil
+}
+
+// Rollback deploys the newest version older than the deployed one (see
+// Previous) and returns it. A candidate the store refuses as corrupt
+// (ErrCorrupt) is skipped for the next older one; ErrNoPrevious is returned
+// when none is left. Other errors stop the rollback.
+func Rollback(ctx context.Context, s Store) (Version, error) {
+	cands, err := olderThanCurrent(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, v := range cands {
+		err := s.Deploy(ctx, v)
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			return "", err
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(append([]error{ErrNoPrevious}, errs...)...)
+}
+
+// olderThanCurrent lists the versions older than the deployed one, newest
+// first; never empty when err is nil.
+func olderThanCurrent(ctx context.Context, s Store) ([]Version, error) {
+	cur, err := s.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(ms)
+	var curM *Manifest
+	for i := range ms {
+		if ms[i].Version == cur {
+			curM = &ms[i]
+			break
+		}
+	}
+	var out []Version
+	for _, m := range ms {
+		if m.Version == cur {
+			continue
+		}
+		older := m.Version < cur // current unlisted: fall back to names
+		if curM != nil {
+			older = newer(*curM, m)
+		}
+		if older {
+			out = append(out, m.Version)
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrNoPrevious
+	}
+	return out, nil
+}

@@ -1,0 +1,3 @@
+package backup
+
+const sysRenameat2 = 316
