@@ -777,9 +777,11 @@ func tempLinkName() string {
 }
 
 // Restore verifies version v fully (see Verify, including the Check hook)
-// and deploys it. With v == "" it restores the previous version (see
-// Previous). A backup that fails verification is refused with an error
-// wrapping ErrCorrupt and the deployed model keeps serving.
+// and deploys it. With v == "" it restores the previous version: the
+// newest version older than the deployed one (see Previous) that passes
+// Verify, skipping, with a warning, any that fail. A named backup that
+// fails verification is refused with an error wrapping ErrCorrupt, and the
+// deployed model keeps serving.
 func (s *FileStore) Restore(ctx context.Context, v Version) error {
 	if v != "" {
 		if err := v.Validate(); err != nil {
@@ -796,11 +798,24 @@ func (s *FileStore) Restore(ctx context.Context, v Version) error {
 	}
 	defer unlock()
 	if v == "" {
-		if v, err = Previous(ctx, lockedStore{s}); err != nil {
+		cands, err := olderThanCurrent(ctx, lockedStore{s})
+		if err != nil {
 			return fmt.Errorf("backup: restore: %w", err)
 		}
-	}
-	if err := s.verify(ctx, v); err != nil {
+		var errs []error
+		for _, c := range cands {
+			if err := s.verify(ctx, c); err != nil {
+				errs = append(errs, err)
+				s.log.Warn("backup: restore: skipping a previous version that fails verification", "version", c, "err", err)
+				continue
+			}
+			v = c
+			break
+		}
+		if v == "" {
+			return fmt.Errorf("backup: restore: %w", errors.Join(append([]error{ErrNoPrevious}, errs...)...))
+		}
+	} else if err := s.verify(ctx, v); err != nil {
 		return fmt.Errorf("backup: restore %s refused: %w", v, err)
 	}
 	s.hit("restore:checked")
