@@ -1,6 +1,9 @@
 package dataset
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Source says where a training sample's labels came from. Sources rank
 // human > llm > feedback > model when Merge resolves a conflict; seed data
@@ -26,4 +29,30 @@ type Sample struct {
 	Confidence float64   `json:"confidence,omitempty"`
 	Timestamp  time.Time `json:"timestamp,omitzero"`
 	QueryID    string    `json:"query_id,omitempty"`
+}
+
+// sampleJSON has Sample's fields without its methods.
+type sampleJSON Sample
+
+// MarshalJSON encodes s, writing an empty (or nil) Labels as [] so that
+// "no intent" survives a round trip.
+func (s Sample) MarshalJSON() ([]byte, error) {
+	if s.Labels == nil {
+		s.Labels = []string{}
+	}
+	return json.Marshal(sampleJSON(s))
+}
+
+// UnmarshalJSON decodes a sample; a missing or null "labels" becomes an empty,
+// non-nil slice.
+func (s *Sample) UnmarshalJSON(b []byte) error {
+	var v sampleJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Labels == nil {
+		v.Labels = []string{}
+	}
+	*s = Sample(v)
+	return nil
 }

@@ -20,6 +20,15 @@ type ExportStats struct {
 	// first few of their line numbers.
 	Corrupt int   `json:"corrupt"`
 	Lines   []int `json:"corrupt_lines,omitempty"`
+	// CorruptAt names the same lines as "file:line" (file base names).
+	CorruptAt []string `json:"corrupt_at,omitempty"`
+	// LateFeedback counts feedback records whose query was exported by an
+	// earlier export (or is not in the log any more); they are ignored.
+	LateFeedback int `json:"late_feedback"`
+	// Recovered counts samples found beyond the export watermark after a
+	// crash between appending samples and saving the watermark; their
+	// queries are not exported again.
+	Recovered int `json:"recovered"`
 }
 
 // Snapshot is the data one retraining run works on.
@@ -38,4 +47,7 @@ type Snapshot struct {
 	Export ExportStats
 	// Corrupt counts damaged lines skipped while reading the sample files.
 	Corrupt int
+	// GoldenExcluded counts samples removed from Base, Old and New because
+	// their normalized text is in the golden set.
+	GoldenExcluded int
 }

@@ -201,12 +201,12 @@ func (a *Appender) Sync() error {
 	return nil
 }
 
-// Rotate renames the file to newPath and starts a fresh one at the original
-// path, under the lock so that no append from any process is split across
-// the two. If cond is non-nil it is called first, under the lock, with the
-// current file's size; Rotate does nothing unless it returns true. It reports
-// whether it rotated.
-func (a *Appender) Rotate(newPath string, cond func(size int64) bool) (bool, error) {
+// Rotate renames the file and starts a fresh one at the original path, under
+// the lock so that no append from any process is split across the two. It
+// first calls choose, under the lock, with the current file's size; choose
+// returns the new name for the current file and whether to rotate at all.
+// The new name must not exist. Rotate reports whether it rotated.
+func (a *Appender) Rotate(choose func(size int64) (newPath string, ok bool)) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.f == nil {
@@ -224,7 +224,8 @@ func (a *Appender) Rotate(newPath string, cond func(size int64) bool) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("jsonl: %w", err)
 	}
-	if cond != nil && !cond(fi.Size()) {
+	newPath, ok := choose(fi.Size())
+	if !ok {
 		return false, nil
 	}
 	if err := a.f.Sync(); err != nil {

@@ -69,7 +69,7 @@ func TestAppender_Rotate(t *testing.T) {
 	b, _ := jsonl.OpenAppender(path, nil) // a second writer, as in another process
 	defer b.Close()
 	a.Append([]byte(`{"x":1}`))
-	if ok, err := a.Rotate(filepath.Join(dir, "q.1.jsonl"), nil); !ok || err != nil {
+	if ok, err := a.Rotate(func(int64) (string, bool) { return filepath.Join(dir, "q.1.jsonl"), true }); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	b.Append([]byte(`{"x":2}`)) // must follow the rename to the new file

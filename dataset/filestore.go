@@ -1,0 +1,743 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"moodfood/internal/atomicfile"
+	"moodfood/internal/flock"
+	"moodfood/internal/jsonl"
+)
+
+// FileStoreOptions tunes a FileStore. The zero value (or nil) is a set of
+// defaults.
+type FileStoreOptions struct {
+	// GoldenPath is the frozen golden set; relative paths are relative to
+	// the root. Default data/golden_dataset.jsonl. A missing file means no
+	// golden set.
+	GoldenPath string
+	// Policy is the export quality policy.
+	Policy ExportPolicy
+	// Logger tunes the Logger returned by FileStore.Logger.
+	Logger LoggerOptions
+	// MaxRecord is the record size limit for reading sample files and the
+	// query log (default jsonl.DefaultMaxRecord, 1 MiB). Queries are
+	// limited further by Logger.MaxRecord when written.
+	MaxRecord int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// FileStore is the embedded dataset store on disk under one root
+// (DESIGN.md §2):
+//
+//	ROOT/data/intent_dataset.jsonl            base set (JSONL or a JSON array)
+//	ROOT/data/golden_dataset.jsonl            optional frozen golden set
+//	ROOT/data/logs/query_logs.jsonl           query log (+ query_logs.NNNNNNNN.jsonl segments)
+//	ROOT/data/logs/training_dataset.jsonl     exported samples
+//	ROOT/data/logs/export_state.json          export watermark (segment, offset)
+//	ROOT/data/logs/train_watermark.json       committed Mark
+//	ROOT/data/logs/export.lock                serializes Export/Snapshot/Commit across processes
+//
+// Files are created 0600, directories 0700; local filesystems only (NFS is
+// unsupported). A FileStore is safe for concurrent use by multiple
+// goroutines, and several processes may use one root: the serving process
+// logs through Logger while a retraining process calls Snapshot and Commit.
+//
+// The golden set never enters training: Snapshot removes every sample whose
+// normalized text is in the golden set from Base, Old and New.
+type FileStore struct {
+	root   string
+	opts   FileStoreOptions
+	golden string
+
+	mu     sync.Mutex
+	logger *Logger
+	closed bool
+}
+
+// OpenFileStore opens (creating directories as needed) the store under
+// root. A relative root is made absolute once, here; later changes of the
+// working directory do not matter. Stale temp files of the state files are
+// removed.
+func OpenFileStore(root string, opts *FileStoreOptions) (*FileStore, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: open %s: %w", root, err)
+	}
+	s := &FileStore{root: abs}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	if s.opts.Logger.Now == nil {
+		s.opts.Logger.Now = s.opts.Now
+	}
+	s.golden = s.opts.GoldenPath
+	if s.golden == "" {
+		s.golden = filepath.Join("data", "golden_dataset.jsonl")
+	}
+	if !filepath.IsAbs(s.golden) {
+		s.golden = filepath.Join(abs, s.golden)
+	}
+	if err := os.MkdirAll(s.logsDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("dataset: open: %w", err)
+	}
+	if ents, err := os.ReadDir(s.logsDir()); err == nil {
+		for _, e := range ents {
+			if atomicfile.IsTemp(e.Name()) && (bytes.HasPrefix([]byte(e.Name()), []byte(".export_state.json")) ||
+				bytes.HasPrefix([]byte(e.Name()), []byte(".train_watermark.json"))) {
+				os.Remove(filepath.Join(s.logsDir(), e.Name()))
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *FileStore) logsDir() string      { return filepath.Join(s.root, "data", "logs") }
+func (s *FileStore) basePath() string     { return filepath.Join(s.root, "data", "intent_dataset.jsonl") }
+func (s *FileStore) queryLogPath() string { return filepath.Join(s.logsDir(), "query_logs.jsonl") }
+func (s *FileStore) trainingPath() string {
+	return filepath.Join(s.logsDir(), "training_dataset.jsonl")
+}
+func (s *FileStore) exportState() string { return filepath.Join(s.logsDir(), "export_state.json") }
+func (s *FileStore) markPath() string    { return filepath.Join(s.logsDir(), "train_watermark.json") }
+func (s *FileStore) lockPath() string    { return filepath.Join(s.logsDir(), "export.lock") }
+
+// Root is the store's absolute root directory.
+func (s *FileStore) Root() string { return s.root }
+
+// Logger returns the store's query Logger, opening it (and starting its
+// goroutine) on first use. Close closes it.
+func (s *FileStore) Logger() (*Logger, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.logger == nil {
+		l, err := OpenLogger(s.queryLogPath(), &s.opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.logger = l
+	}
+	return s.logger, nil
+}
+
+// Log logs one served query through Logger: the serving side's entry point.
+func (s *FileStore) Log(q Query) error {
+	l, err := s.Logger()
+	if err != nil {
+		return err
+	}
+	return l.Log(q)
+}
+
+// Close closes the Logger, if one was opened, draining its queue. It is
+// safe to call more than once.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	l := s.logger
+	s.closed = true
+	s.logger = nil
+	s.mu.Unlock()
+	if l != nil {
+		return l.Close()
+	}
+	return nil
+}
+
+func (s *FileStore) checkOpen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// exportWatermark is export_state.json: where the next export starts in the
+// query log, and how long training_dataset.jsonl was when it was saved.
+type exportWatermark struct {
+	Seq          int       `json:"seq"`
+	Offset       int64     `json:"offset"`
+	Line         int       `json:"line"`
+	TrainingSize int64     `json:"training_size"`
+	Updated      time.Time `json:"updated,omitzero"`
+}
+
+// committedMark is train_watermark.json.
+type committedMark struct {
+	Mark
+	Committed time.Time `json:"committed,omitzero"`
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("dataset: %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	if err := atomicfile.WriteBytes(path, 0o600, append(b, '\n')); err != nil {
+		return fmt.Errorf("dataset: write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func (s *FileStore) lock() (*flock.Lock, error) {
+	l, err := flock.LockWait(s.lockPath())
+	if err != nil {
+		return nil, fmt.Errorf("dataset: lock: %w", err)
+	}
+	return l, nil
+}
+
+// Export appends the good samples among queries logged since the last export
+// to training_dataset.jsonl, according to FileStoreOptions.Policy, and
+// advances the export watermark (segment, offset), which survives restarts:
+// each query is exported at most once.
+//
+// Crash safety: samples are appended and fsynced first, then the watermark is
+// replaced atomically together with the training file's size. If a crash
+// falls between the two, the next Export finds the training file longer than
+// recorded, reads the query ids of that tail, and skips those queries
+// (counted in ExportStats.Recovered), so nothing is duplicated or lost.
+//
+// Damaged query-log lines are skipped and counted (ExportStats.Corrupt), never
+// exported. A torn last line (a write in progress) is left for the next
+// export.
+func (s *FileStore) Export(ctx context.Context) (ExportStats, error) {
+	if err := s.checkOpen(); err != nil {
+		return ExportStats{}, err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return ExportStats{}, err
+	}
+	defer l.Unlock()
+	return s.exportLocked(ctx)
+}
+
+// feedbackInfo is the latest feedback seen for one query.
+type feedbackInfo struct {
+	positive bool
+	success  *bool
+	seg      int   // index into the segment list
+	end      int64 // offset after the feedback line
+	joined   bool
+}
+
+// position is a point in the query log.
+type position struct {
+	seg  int
+	off  int64
+	line int
+}
+
+func (p position) before(q position) bool {
+	return p.seg < q.seg || (p.seg == q.seg && p.off < q.off)
+}
+
+// scanLog calls fn for every complete line of the query log from start on.
+// fn returns false to stop. Offsets are absolute in each segment file.
+func (s *FileStore) scanLog(ctx context.Context, segs []segment, start position,
+	fn func(seg int, line []byte, lineNo int, begin, end int64) (bool, error)) (position, jsonl.Stats, error) {
+	var total jsonl.Stats
+	pos := start
+	for i := start.seg; i < len(segs); i++ {
+		off, lineNo := int64(0), 0
+		if i == start.seg {
+			off, lineNo = start.off, start.line
+		}
+		f, err := os.Open(segs[i].path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // pruned meanwhile
+		}
+		if err != nil {
+			return pos, total, fmt.Errorf("dataset: %w", err)
+		}
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return pos, total, fmt.Errorf("dataset: %w", err)
+		}
+		rd := jsonl.NewReader(f, s.opts.MaxRecord)
+		rd.SetLineNo(lineNo)
+		stop := false
+		begin := off
+		for n := 0; ; n++ {
+			line, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return pos, total, fmt.Errorf("dataset: %w", err)
+			}
+			if n&4095 == 0 {
+				if err := ctx.Err(); err != nil {
+					f.Close()
+					return pos, total, err
+				}
+			}
+			end := off + rd.End()
+			// begin is the start of this line: just after the previous
+			// complete line (blank and oversized lines included).
+			ok, err := fn(i, line, rd.LineNo(), begin, end)
+			if err != nil {
+				f.Close()
+				return pos, total, err
+			}
+			if !ok {
+				stop = true
+				pos = position{seg: i, off: begin, line: rd.LineNo() - 1}
+				break
+			}
+			begin = off + rd.Stats().Offset
+		}
+		st := rd.Stats()
+		f.Close()
+		total.Lines += st.Lines
+		total.Bad += st.Bad
+		for _, n := range st.BadLines {
+			if len(total.BadLines) < jsonl.MaxBadLines {
+				total.BadLines = append(total.BadLines, n)
+			}
+		}
+		if stop {
+			return pos, total, nil
+		}
+		pos = position{seg: i, off: off + st.Offset, line: rd.LineNo()}
+		if st.Torn {
+			pos.line-- // the torn line is read again next time
+		}
+	}
+	return pos, total, nil
+}
+
+func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
+	st := ExportStats{Rejected: map[string]int{}}
+	pol := s.opts.Policy.withDefaults()
+	now := s.opts.Now()
+	var wm exportWatermark
+	if err := readJSON(s.exportState(), &wm); err != nil {
+		return st, err
+	}
+	// Recovery: samples beyond the recorded training size were appended by
+	// an export that crashed before saving its watermark.
+	recovered := map[string]bool{}
+	if fi, err := os.Stat(s.trainingPath()); err == nil {
+		switch {
+		case fi.Size() > wm.TrainingSize:
+			err := readSampleTail(s.trainingPath(), wm.TrainingSize, s.opts.MaxRecord, func(smp Sample) {
+				if smp.QueryID != "" {
+					recovered[smp.QueryID] = true
+				}
+			})
+			if err != nil {
+				return st, err
+			}
+		case fi.Size() < wm.TrainingSize:
+			wm.TrainingSize = fi.Size() // replaced by hand; start over from here
+		}
+	}
+
+	segs, err := allSegments(s.queryLogPath())
+	if err != nil {
+		return st, err
+	}
+	start := position{}
+	if wm.Seq > 0 {
+		start.seg = len(segs)
+		for i, sg := range segs {
+			if sg.seq == wm.Seq {
+				start = position{seg: i, off: wm.Offset, line: wm.Line}
+				break
+			}
+			if sg.seq > wm.Seq {
+				start = position{seg: i} // the watermark's segment was pruned
+				break
+			}
+		}
+		if start.seg == len(segs) && len(segs) > 0 && segs[len(segs)-1].seq < wm.Seq {
+			start = position{} // the log was recreated from scratch
+		}
+	}
+	if len(segs) == 0 {
+		return st, nil
+	}
+
+	// Pass 1: feedback, joined to queries by id (the latest wins).
+	fb := map[string]*feedbackInfo{}
+	fbKey := []byte(`"feedback"`)
+	_, _, err = s.scanLog(ctx, segs, start, func(seg int, line []byte, _ int, _, end int64) (bool, error) {
+		if !bytes.Contains(line, fbKey) {
+			return true, nil
+		}
+		var r record
+		if decodeRecord(line, &r) != nil || r.Type != TypeFeedback || r.QueryID == "" || r.Positive == nil {
+			return true, nil
+		}
+		fb[r.QueryID] = &feedbackInfo{positive: *r.Positive, success: r.Success, seg: seg, end: end}
+		return true, nil
+	})
+	if err != nil {
+		return st, err
+	}
+
+	// Pass 2: queries.
+	app, err := jsonl.OpenAppender(s.trainingPath(), &jsonl.AppenderOptions{MaxRecord: s.opts.MaxRecord})
+	if err != nil {
+		return st, fmt.Errorf("dataset: export: %w", err)
+	}
+	defer app.Close()
+	var out []byte
+	var models [][]byte
+	var werr error
+	flush := func() {
+		if werr == nil && len(out) > 0 {
+			werr = app.WriteBatch(out)
+		}
+		out = out[:0]
+	}
+	var r record
+	settleBefore := now.Add(-pol.Settle)
+	stop, rs, err := s.scanLog(ctx, segs, start, func(seg int, line []byte, lineNo int, _, _ int64) (bool, error) {
+		if err := decodeRecord(line, &r); err != nil || (r.Type == TypeQuery && (r.QueryID == "" || r.Text == "")) {
+			st.Corrupt++
+			if len(st.Lines) < jsonl.MaxBadLines {
+				st.Lines = append(st.Lines, lineNo)
+				st.CorruptAt = append(st.CorruptAt, filepath.Base(segs[seg].path)+":"+strconv.Itoa(lineNo))
+			}
+			return true, nil
+		}
+		if r.Type != TypeQuery {
+			return true, nil
+		}
+		if pol.Settle > 0 && r.Timestamp.After(settleBefore) {
+			return false, nil
+		}
+		st.Scanned++
+		q := r.Query
+		if f := fb[q.QueryID]; f != nil {
+			f.joined = true
+			p := f.positive
+			q.Positive = &p
+			if f.success != nil {
+				q.Success = f.success
+			}
+		}
+		if recovered[q.QueryID] {
+			st.Recovered++
+			return true, nil
+		}
+		smp, reason := pol.Judge(q)
+		if reason != "" {
+			st.Rejected[reason]++
+			return true, nil
+		}
+		b, err := json.Marshal(smp)
+		if err != nil {
+			return false, fmt.Errorf("dataset: export: %w", err)
+		}
+		if smp.Source == SourceModel {
+			models = append(models, b)
+			return true, nil
+		}
+		st.Exported++
+		out = append(append(out, b...), '\n')
+		if len(out) >= 1<<20 {
+			flush()
+		}
+		return true, nil
+	})
+	if err != nil {
+		return st, err
+	}
+	st.Corrupt += rs.Bad
+	for _, n := range rs.BadLines {
+		if len(st.Lines) < jsonl.MaxBadLines {
+			st.Lines = append(st.Lines, n)
+		}
+	}
+	if len(models) > 0 {
+		allowed := 0
+		if pol.ModelShare < 1 {
+			allowed = int(pol.ModelShare * float64(st.Exported) / (1 - pol.ModelShare))
+		} else {
+			allowed = len(models)
+		}
+		for i, b := range models {
+			if i >= allowed {
+				st.Rejected[ReasonModelCap] += len(models) - i
+				break
+			}
+			st.Exported++
+			out = append(append(out, b...), '\n')
+		}
+	}
+	for _, f := range fb {
+		if !f.joined && (position{seg: f.seg, off: f.end - 1}).before(stop) {
+			st.LateFeedback++
+		}
+	}
+	flush()
+	if werr != nil {
+		return st, fmt.Errorf("dataset: export: %w", werr)
+	}
+	if err := app.Sync(); err != nil {
+		return st, fmt.Errorf("dataset: export: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	size := int64(0)
+	if fi, err := os.Stat(s.trainingPath()); err == nil {
+		size = fi.Size()
+	}
+	next := exportWatermark{Seq: segs[stop.seg].seq, Offset: stop.off, Line: stop.line,
+		TrainingSize: size, Updated: now.UTC()}
+	if next.Seq == wm.Seq && next.Offset == wm.Offset && next.TrainingSize == wm.TrainingSize {
+		return st, nil
+	}
+	if err := writeJSON(s.exportState(), next); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// readSampleTail calls fn for every sample in path from offset on.
+func readSampleTail(path string, offset int64, maxRecord int, fn func(Sample)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	_, err = jsonl.Read(f, maxRecord, func(line []byte, _ int) error {
+		var smp Sample
+		if json.Unmarshal(line, &smp) != nil {
+			return jsonl.ErrSkip
+		}
+		fn(smp)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	return nil
+}
+
+// readSamples reads a sample file: JSONL, or a JSON array when accept is
+// set and the first non-space byte is '['. A missing file is empty. Damaged
+// lines are skipped and counted. split, when >= 0, is an offset: samples
+// ending at or before it go to old, the rest to new.
+func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end int64)) (jsonl.Stats, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return jsonl.Stats{}, nil
+	}
+	if err != nil {
+		return jsonl.Stats{}, fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	if array {
+		for {
+			c, err := br.ReadByte()
+			if err != nil {
+				return jsonl.Stats{}, nil
+			}
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0xEF || c == 0xBB || c == 0xBF {
+				continue
+			}
+			br.UnreadByte()
+			if c == '[' {
+				return readArray(br, fn)
+			}
+			break
+		}
+	}
+	rd := jsonl.NewReader(br, maxRecord)
+	rd.AllowUnterminated = array
+	for {
+		line, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return rd.Stats(), nil
+		}
+		if err != nil {
+			return rd.Stats(), fmt.Errorf("dataset: %s: %w", filepath.Base(path), err)
+		}
+		var smp Sample
+		if json.Unmarshal(line, &smp) != nil || smp.Text == "" {
+			rd.Skip()
+			continue
+		}
+		fn(smp, rd.End())
+	}
+}
+
+// readArray reads a JSON array of samples. A damaged element ends the read
+// (a JSON array cannot be resynchronized); it is counted as one bad record.
+func readArray(r io.Reader, fn func(s Sample, end int64)) (jsonl.Stats, error) {
+	var st jsonl.Stats
+	dec := json.NewDecoder(r)
+	if _, err := dec.Token(); err != nil {
+		st.Bad++
+		return st, nil
+	}
+	for dec.More() {
+		var smp Sample
+		if err := dec.Decode(&smp); err != nil {
+			st.Bad++
+			st.BadLines = append(st.BadLines, st.Lines+1)
+			return st, nil
+		}
+		st.Lines++
+		if smp.Text == "" {
+			st.Bad++
+			continue
+		}
+		fn(smp, 0)
+	}
+	return st, nil
+}
+
+// Snapshot exports new good samples from the query log, then reads the base
+// set, the exported samples (split at the committed Mark into Old and New)
+// and the golden set. Samples whose normalized text is in the golden set are
+// removed from Base, Old and New (Snapshot.GoldenExcluded). The returned
+// Mark covers every exported sample read; pass it to Commit after a deploy.
+func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
+	var snap Snapshot
+	if err := s.checkOpen(); err != nil {
+		return snap, err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return snap, err
+	}
+	defer l.Unlock()
+	snap.Export, err = s.exportLocked(ctx)
+	if err != nil {
+		return snap, err
+	}
+	var cm committedMark
+	if err := readJSON(s.markPath(), &cm); err != nil {
+		return snap, err
+	}
+	if fi, err := os.Stat(s.trainingPath()); err == nil && cm.Offset > fi.Size() {
+		cm.Mark = Mark{} // the training file was replaced: everything is new
+	}
+	st, err := readSamples(s.basePath(), s.opts.MaxRecord, true, func(x Sample, _ int64) {
+		snap.Base = append(snap.Base, x)
+	})
+	if err != nil {
+		return snap, err
+	}
+	snap.Corrupt += st.Bad
+	st, err = readSamples(s.trainingPath(), s.opts.MaxRecord, false, func(x Sample, end int64) {
+		if end <= cm.Offset {
+			snap.Old = append(snap.Old, x)
+		} else {
+			snap.New = append(snap.New, x)
+		}
+	})
+	if err != nil {
+		return snap, err
+	}
+	snap.Corrupt += st.Bad
+	snap.Mark = Mark{Offset: st.Offset, Count: len(snap.Old) + len(snap.New)}
+	if err := ctx.Err(); err != nil {
+		return snap, err
+	}
+	st, err = readSamples(s.golden, s.opts.MaxRecord, true, func(x Sample, _ int64) {
+		snap.Golden = append(snap.Golden, x)
+	})
+	if err != nil {
+		return snap, err
+	}
+	snap.Corrupt += st.Bad
+	excludeGolden(&snap)
+	return snap, nil
+}
+
+// excludeGolden drops golden keys from Base, Old and New.
+func excludeGolden(snap *Snapshot) {
+	if len(snap.Golden) == 0 {
+		return
+	}
+	keys := make(map[string]bool, len(snap.Golden))
+	for _, g := range snap.Golden {
+		keys[Normalize(g.Text)] = true
+	}
+	filter := func(in []Sample) []Sample {
+		out := in[:0:0]
+		for _, x := range in {
+			if keys[Normalize(x.Text)] {
+				snap.GoldenExcluded++
+				continue
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	snap.Base, snap.Old, snap.New = filter(snap.Base), filter(snap.Old), filter(snap.New)
+}
+
+// Commit advances the committed mark to m, after a model trained on the
+// snapshot that returned m was deployed. Committing a mark at or before the
+// committed one is a no-op; a mark beyond the exported data returns an error
+// matching ErrBadMark.
+func (s *FileStore) Commit(ctx context.Context, m Mark) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	var cm committedMark
+	if err := readJSON(s.markPath(), &cm); err != nil {
+		return err
+	}
+	if m.Offset <= cm.Offset {
+		return nil
+	}
+	fi, err := os.Stat(s.trainingPath())
+	if err != nil || m.Offset > fi.Size() {
+		return fmt.Errorf("dataset: commit offset %d: %w", m.Offset, ErrBadMark)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return writeJSON(s.markPath(), committedMark{Mark: m, Committed: s.opts.Now().UTC()})
+}

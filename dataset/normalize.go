@@ -1,0 +1,86 @@
+package dataset
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Normalize returns the dedupe key of a text: Unicode case folding (each
+// rune mapped to a canonical member of its simple case-folding orbit,
+// lower case where possible), every run of white space (including U+2028,
+// U+2029 and control characters) collapsed to one space, and leading and
+// trailing white space, punctuation and symbols trimmed. Interior
+// punctuation is kept ("i'm hungry"). Invalid UTF-8 bytes become U+FFFD.
+// Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
+func Normalize(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	space := false
+	for _, r := range text {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(foldRune(r))
+	}
+	return strings.TrimFunc(b.String(), func(r rune) bool {
+		return r == ' ' || unicode.IsPunct(r) || unicode.IsSymbol(r)
+	})
+}
+
+// foldRune maps r to a canonical member of its case-folding orbit: the lower
+// case form of the orbit's smallest rune when that stays in the orbit, else
+// the smallest rune itself. Both choices depend only on the orbit, so the
+// mapping is idempotent.
+func foldRune(r rune) rune {
+	if r < 0x80 {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}
+	m := minOrbit(r)
+	if l := unicode.ToLower(m); l != m && minOrbit(l) == m {
+		return l
+	}
+	return m
+}
+
+func minOrbit(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < m {
+			m = f
+		}
+	}
+	return m
+}
+
+// Dedupe returns samples with one sample per Normalize(Text) key: the newest
+// by Timestamp, the later one on a tie. The result keeps the order in which
+// each key first appeared; samples with an empty key are dropped. Dedupe is
+// idempotent.
+func Dedupe(samples []Sample) []Sample {
+	idx := make(map[string]int, len(samples))
+	out := make([]Sample, 0, len(samples))
+	for _, s := range samples {
+		k := Normalize(s.Text)
+		if k == "" {
+			continue
+		}
+		if i, ok := idx[k]; ok {
+			if !s.Timestamp.Before(out[i].Timestamp) {
+				out[i] = s
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, s)
+	}
+	return slices.Clip(out)
+}
