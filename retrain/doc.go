@@ -1,0 +1,76 @@
+// Package retrain keeps a deployed intent classifier improving without
+// making it worse: one Run loads the latest data, trains a candidate,
+// validates it against the deployed model, backs it up, deploys it and
+// checks it, or records why not.
+//
+// # Pieces
+//
+// A Retrainer consumes small interfaces, each replaceable (DESIGN.md §1):
+// Trigger (package trigger) decides whether to train; DatasetStore gives the
+// data and keeps the "new samples" watermark; Trainer trains a Classifier and
+// decodes stored ones; ModelStore keeps versions and the deployed pointer;
+// Notifier hears about outcomes. New(Config) takes any implementations, so a
+// service can unit-test its wiring with fakes. Open(root, opts) wires the
+// embedded default from packages trigger, dataset, model and backup over one
+// root directory (DESIGN.md §2), so a backend gets the seed's behaviour with
+// one call. Optional abilities are found by type assertion: Previewer,
+// Signaler, Reaper (stores), Labeler, OOVCounter (classifiers),
+// backup.Pruner (model stores).
+//
+// # One run
+//
+//  1. lock: an in-process mutex and, with Config.LockPath, an flock on the
+//     lock file; another run gets ErrBusy at once. A run that died holding
+//     the lock (its marker file is still there) is recorded as failed and
+//     what it left behind is reaped.
+//  2. trigger: State from the history's tail, Pending, the deployed model's
+//     manifest and (Signaler) live signals; a no is a skipped run.
+//  3. load: DatasetStore.Snapshot (exports new samples first).
+//  4. merge: dataset.Merge of base, old and new samples, golden samples left
+//     out; split by model.InHoldout(dataset.Normalize(text), fraction),
+//     default 0.2, a hash that keeps each text on its side as data grows.
+//  5. train: Trainer.Train on the training side, progress forwarded.
+//  6. evaluate: candidate and deployed model predict the same held-out
+//     samples (and the golden set); model.Evaluate scores both.
+//  7. gate: see Gate. Every check is recorded with its value, threshold and
+//     verdict; a failed check rejects the candidate (a result, not an error).
+//  8. save: Put with metrics, dataset fingerprint, Replaces, trainer config
+//     and run id in the manifest.
+//  9. deploy: the last point where cancellation is honoured.
+//  10. verify: the version is read back from the store, decoded and asked the
+//     canaries; a failure deploys the previous version again (rolled_back).
+//  11. commit: the data watermark advances; old versions are pruned when
+//     Config.Retention is set.
+//
+// Whatever the outcome (skipped, failed, rejected, deployed, rolled_back),
+// one Record is appended to the history, a JSONL file whose lines keep the
+// seed's fields (retrain_id, timestamp, status, dataset_quality) and add the
+// trigger's reasons, every gate check, versions, per-stage durations and
+// peak memory. A canceled run is recorded as failed with a fresh
+// short-deadline context. A dry run goes as far as the gate's verdict and
+// writes nothing at all.
+//
+// # Gate
+//
+// With a deployed model: Δaccuracy ≥ −0.01 and Δmacro-F1 ≥ −0.01 (an
+// explicit epsilon makes a drop of exactly 0.01 pass), the same on the golden
+// set when there is one, no intent with support ≥ 20 losing more than 0.10
+// F1, and optionally a paired bootstrap lower bound of Δmacro-F1 ≥ −margin.
+// Always: absolute floors when set, enough evaluation samples, no NaN, no
+// deployed label missing from the candidate, canaries. Every threshold is a
+// Gate field.
+//
+// # Events
+//
+// Config.OnEvent and Config.OnProgress are called synchronously for every
+// stage and training step. The Notifier gets run.started, run.skipped,
+// run.failed, gate.rejected, model.deployed and model.rolled_back, each with
+// the run's Record; its failures are logged, bounded by
+// Config.NotifyTimeout, and never change a run's outcome. Package
+// examples/webhook is a Slack/Discord-compatible Notifier.
+//
+// # Files
+//
+// Local filesystems only; NFS is unsupported (flock and rename semantics).
+// Files are created 0600 and directories 0700.
+package retrain

@@ -1,0 +1,412 @@
+package retrain
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+
+	"moodfood/dataset"
+	"moodfood/model"
+	"moodfood/trigger"
+)
+
+// Manifest metric keys the Retrainer writes besides model.Report.Metrics.
+const (
+	metricTrainSamples = "train_samples"
+	metricOOVRate      = "oov_rate"
+	// metricSharePrefix + label is the label's share of the training samples:
+	// the baseline of drift policies and the deployed label set.
+	metricSharePrefix = "train_share/"
+)
+
+// splitData is the merged data split for one run.
+type splitData struct {
+	train, holdout, golden []model.Example
+	total, duplicates      int
+	conflicts              int
+	labels                 map[string]int // training label -> count
+}
+
+// split merges base, old and new samples, dedupes them and splits them on a
+// stable hash of the normalized text; samples whose normalized text is in
+// the golden set never train.
+func (r *Retrainer) split(snap dataset.Snapshot) splitData {
+	merged, st := r.mergeSamples(snap)
+	sp := splitData{total: len(merged), duplicates: st.Duplicates, conflicts: st.Conflicts, labels: map[string]int{}}
+	golden := make(map[string]bool, len(snap.Golden))
+	for _, s := range snap.Golden {
+		golden[normalizeKey(s.Text)] = true
+		sp.golden = append(sp.golden, model.Example{Text: s.Text, Labels: s.Labels})
+	}
+	for _, s := range merged {
+		key := normalizeKey(s.Text)
+		if golden[key] {
+			continue
+		}
+		ex := model.Example{Text: s.Text, Labels: s.Labels}
+		if model.InHoldout(key, r.cfg.HoldoutFraction) {
+			sp.holdout = append(sp.holdout, ex)
+			continue
+		}
+		sp.train = append(sp.train, ex)
+		for _, l := range s.Labels {
+			sp.labels[l]++
+		}
+	}
+	return sp
+}
+
+// evaluation is everything the gate looks at.
+type evaluation struct {
+	hasDep bool
+	// holdout scores.
+	cand, dep               model.Report
+	candPreds, depPreds     []model.Prediction
+	holdout                 []model.Example
+	goldCand, goldDep       model.Report
+	golden                  int
+	candMetrics, depMetrics map[string]float64
+	// nonFinite counts candidate predictions with a non-finite confidence or
+	// probability, and non-finite gated metrics.
+	nonFinite int
+	// missing are labels the deployed model knew and the candidate does not;
+	// labelsKnown says whether the deployed label set is known.
+	missing     []string
+	labelsKnown bool
+	canaries    int
+	canaryFails []CanaryResult
+}
+
+// cachedPredictor replays predictions already made, so that model.Evaluate
+// scores exactly what the gate's bootstrap resamples.
+type cachedPredictor map[string]model.Prediction
+
+func (c cachedPredictor) Predict(text string) model.Prediction { return c[text] }
+
+func report(ex []model.Example, preds []model.Prediction) model.Report {
+	c := make(cachedPredictor, len(ex))
+	for i, e := range ex {
+		c[e.Text] = preds[i]
+	}
+	return model.Evaluate(c, ex, &model.EvalOptions{TopConfused: -1, Workers: 1})
+}
+
+func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployedModel, sp splitData) (*evaluation, error) {
+	ev := &evaluation{hasDep: dep.clf != nil, holdout: sp.holdout, golden: len(sp.golden), canaries: len(r.cfg.Canaries)}
+	var err error
+	if ev.candPreds, err = predictAll(ctx, cand, sp.holdout); err != nil {
+		return nil, err
+	}
+	ev.cand = report(sp.holdout, ev.candPreds)
+	var goldCandPreds, goldDepPreds []model.Prediction
+	if len(sp.golden) > 0 {
+		if goldCandPreds, err = predictAll(ctx, cand, sp.golden); err != nil {
+			return nil, err
+		}
+		ev.goldCand = report(sp.golden, goldCandPreds)
+	}
+	if ev.hasDep {
+		if ev.depPreds, err = predictAll(ctx, dep.clf, sp.holdout); err != nil {
+			return nil, fmt.Errorf("deployed model: %w", err)
+		}
+		ev.dep = report(sp.holdout, ev.depPreds)
+		if len(sp.golden) > 0 {
+			if goldDepPreds, err = predictAll(ctx, dep.clf, sp.golden); err != nil {
+				return nil, fmt.Errorf("deployed model: %w", err)
+			}
+			ev.goldDep = report(sp.golden, goldDepPreds)
+		}
+	}
+	for _, preds := range [][]model.Prediction{ev.candPreds, goldCandPreds} {
+		for _, p := range preds {
+			if !isFinite(p.Confidence) || slices.ContainsFunc(p.Ranked, func(s model.Score) bool { return !isFinite(s.Prob) }) {
+				ev.nonFinite++
+			}
+		}
+	}
+	for _, v := range []float64{ev.cand.Accuracy, ev.cand.MacroF1} {
+		if !isFinite(v) {
+			ev.nonFinite++
+		}
+	}
+
+	// Metrics for the manifest and the record.
+	m := ev.cand.Metrics()
+	m[metricTrainSamples] = float64(len(sp.train))
+	if len(sp.golden) > 0 {
+		m["golden_accuracy"] = ev.goldCand.Accuracy
+		m["golden_macro_f1"] = ev.goldCand.MacroF1
+	}
+	if oc, ok := cand.(OOVCounter); ok && len(sp.holdout) > 0 {
+		var unk, tot int
+		for _, e := range sp.holdout {
+			u, t := oc.OOV(e.Text)
+			unk, tot = unk+u, tot+t
+		}
+		if tot > 0 {
+			m[metricOOVRate] = float64(unk) / float64(tot)
+		}
+	}
+	for l, n := range sp.labels {
+		m[metricSharePrefix+l] = float64(n) / float64(len(sp.train))
+	}
+	ev.candMetrics = m
+	if ev.hasDep {
+		dm := ev.dep.Metrics()
+		if len(sp.golden) > 0 {
+			dm["golden_accuracy"] = ev.goldDep.Accuracy
+			dm["golden_macro_f1"] = ev.goldDep.MacroF1
+		}
+		ev.depMetrics = dm
+	}
+
+	// Label sets.
+	var candLabels []string
+	if lb, ok := cand.(Labeler); ok {
+		candLabels = lb.Labels()
+	} else {
+		for l := range sp.labels {
+			candLabels = append(candLabels, l)
+		}
+	}
+	var depLabels []string
+	if lb, ok := dep.clf.(Labeler); ok && dep.clf != nil {
+		depLabels, ev.labelsKnown = lb.Labels(), true
+	} else if dep.manifest != nil {
+		for k := range dep.manifest.Metrics {
+			if l, ok := strings.CutPrefix(k, metricSharePrefix); ok {
+				depLabels = append(depLabels, l)
+				ev.labelsKnown = true
+			}
+		}
+	}
+	for _, l := range depLabels {
+		if !slices.Contains(candLabels, l) {
+			ev.missing = append(ev.missing, l)
+		}
+	}
+	slices.Sort(ev.missing)
+
+	// Canaries on the candidate, before anything is written.
+	if len(r.cfg.Canaries) > 0 {
+		if ev.canaryFails, err = canaryFailures(cand, r.cfg.Canaries); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+// checks applies the gate to an evaluation. Every check is returned, passed
+// or not, in a fixed order.
+func (g *Gate) checks(ev *evaluation) []Check {
+	eps := g.Epsilon
+	atLeast := func(name string, v, thr float64) Check {
+		return Check{Name: name, Value: v, Threshold: thr, Op: ">=", Passed: isFinite(v) && v >= thr-eps}
+	}
+	atMost := func(name string, v, thr float64) Check {
+		return Check{Name: name, Value: v, Threshold: thr, Op: "<=", Passed: isFinite(v) && v <= thr+eps}
+	}
+	var cs []Check
+	cs = append(cs, atLeast("eval_samples", float64(len(ev.holdout)), float64(g.MinEvalSamples)))
+	cs = append(cs, atMost("non_finite", float64(ev.nonFinite), 0))
+	if g.MinAccuracy > 0 {
+		cs = append(cs, atLeast("accuracy", ev.cand.Accuracy, g.MinAccuracy))
+	}
+	if g.MinMacroF1 > 0 {
+		cs = append(cs, atLeast("macro_f1", ev.cand.MacroF1, g.MinMacroF1))
+	}
+	if ev.hasDep {
+		cs = append(cs,
+			atLeast("accuracy_delta", ev.cand.Accuracy-ev.dep.Accuracy, -g.MaxAccuracyDrop),
+			atLeast("macro_f1_delta", ev.cand.MacroF1-ev.dep.MacroF1, -g.MaxMacroF1Drop))
+		if ev.golden > 0 {
+			cs = append(cs,
+				atLeast("golden_accuracy_delta", ev.goldCand.Accuracy-ev.goldDep.Accuracy, -g.MaxAccuracyDrop),
+				atLeast("golden_macro_f1_delta", ev.goldCand.MacroF1-ev.goldDep.MacroF1, -g.MaxMacroF1Drop))
+		}
+		if g.MaxIntentF1Drop >= 0 {
+			cs = append(cs, g.intentCheck(ev))
+		}
+		if g.Bootstrap > 0 && len(ev.holdout) > 0 {
+			lo := bootstrapLower(ev.holdout, ev.candPreds, ev.depPreds, g.Bootstrap, g.BootstrapSeed)
+			c := atLeast("bootstrap_macro_f1_delta_lower95", lo, -g.BootstrapMargin)
+			c.Detail = fmt.Sprintf("%d paired resamples, seed %d", g.Bootstrap, g.BootstrapSeed)
+			cs = append(cs, c)
+		}
+	}
+	if ev.labelsKnown {
+		c := atMost("labels_dropped", float64(len(ev.missing)), 0)
+		if len(ev.missing) > 0 {
+			c.Detail = "deployed labels missing from the candidate: " + strings.Join(firstN(ev.missing, 10), ", ")
+			if g.AllowLabelChange {
+				c.Passed = true
+				c.Detail += " (allowed)"
+			}
+		}
+		cs = append(cs, c)
+	}
+	if ev.canaries > 0 {
+		c := atMost("canary_failures", float64(len(ev.canaryFails)), 0)
+		if len(ev.canaryFails) > 0 {
+			c.Detail = canaryText(ev.canaryFails)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// intentCheck is the per-intent guard: the largest F1 loss over intents with
+// enough held-out support.
+func (g *Gate) intentCheck(ev *evaluation) Check {
+	depF1 := map[string]model.LabelReport{}
+	for _, lr := range ev.dep.PerLabel {
+		depF1[lr.Label] = lr
+	}
+	worst, worstLabel, guarded := 0.0, "", 0
+	for _, lr := range ev.cand.PerLabel {
+		if lr.Support < g.IntentMinSupport {
+			continue
+		}
+		guarded++
+		if d := depF1[lr.Label].F1 - lr.F1; d > worst || (worstLabel == "" && math.IsNaN(d)) {
+			worst, worstLabel = d, lr.Label
+		}
+	}
+	c := Check{Name: "intent_f1_drop", Value: worst, Threshold: g.MaxIntentF1Drop, Op: "<=",
+		Passed: isFinite(worst) && worst <= g.MaxIntentF1Drop+g.Epsilon}
+	switch {
+	case guarded == 0:
+		c.Detail = fmt.Sprintf("no intent has %d or more held-out samples", g.IntentMinSupport)
+	case worstLabel != "":
+		c.Detail = fmt.Sprintf("worst: %s %.4f -> %.4f (%d intents guarded)", worstLabel, depF1[worstLabel].F1, depF1[worstLabel].F1-worst, guarded)
+	default:
+		c.Detail = fmt.Sprintf("no guarded intent lost F1 (%d intents guarded)", guarded)
+	}
+	return c
+}
+
+// bootstrapLower is the 2.5th percentile of the paired bootstrap distribution
+// of macro-F1(candidate) - macro-F1(deployed): each resample draws len(ex)
+// held-out samples with replacement and scores both models on the same
+// draw. Macro-F1 is model.Evaluate's: the mean F1 over the labels seen in the
+// resample's truth or predictions. Deterministic for a given seed.
+func bootstrapLower(ex []model.Example, cand, dep []model.Prediction, resamples int, seed uint64) float64 {
+	idx := map[string]int{}
+	id := func(l string) int32 {
+		i, ok := idx[l]
+		if !ok {
+			i = len(idx)
+			idx[l] = i
+		}
+		return int32(i)
+	}
+	// Per sample and model: label ids with their kind (0 tp, 1 fp, 2 fn),
+	// packed as id*3+kind.
+	contrib := func(truth []string, p model.Prediction) []int32 {
+		var out []int32
+		for _, l := range truth {
+			if slices.Contains(p.Labels, l) {
+				out = append(out, id(l)*3)
+			} else {
+				out = append(out, id(l)*3+2)
+			}
+		}
+		for _, l := range p.Labels {
+			if !slices.Contains(truth, l) {
+				out = append(out, id(l)*3+1)
+			}
+		}
+		return out
+	}
+	cc := make([][]int32, len(ex))
+	dc := make([][]int32, len(ex))
+	for i, e := range ex {
+		cc[i] = contrib(e.Labels, cand[i])
+		dc[i] = contrib(e.Labels, dep[i])
+	}
+	L := len(idx)
+	cnt := [2][]int{make([]int, 3*L), make([]int, 3*L)}
+	macro := func(c []int) float64 {
+		var sum float64
+		n := 0
+		for l := range L {
+			tp, fp, fn := c[3*l], c[3*l+1], c[3*l+2]
+			if tp+fp+fn == 0 {
+				continue
+			}
+			n++
+			sum += float64(2*tp) / float64(2*tp+fp+fn)
+		}
+		if n == 0 {
+			return 0
+		}
+		return sum / float64(n)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6d6f6f64666f6f64))
+	deltas := make([]float64, resamples)
+	for b := range resamples {
+		clear(cnt[0])
+		clear(cnt[1])
+		for range ex {
+			i := rng.IntN(len(ex))
+			for _, v := range cc[i] {
+				cnt[0][v]++
+			}
+			for _, v := range dc[i] {
+				cnt[1][v]++
+			}
+		}
+		deltas[b] = macro(cnt[0]) - macro(cnt[1])
+	}
+	sort.Float64s(deltas)
+	k := int(math.Floor(0.025 * float64(resamples)))
+	return deltas[min(k, resamples-1)]
+}
+
+func failedChecks(cs []Check) []string {
+	var out []string
+	for _, c := range cs {
+		if !c.Passed {
+			s := fmt.Sprintf("%s = %.4f, want %s %.4f", c.Name, c.Value, c.Op, c.Threshold)
+			if c.Detail != "" {
+				s += " (" + c.Detail + ")"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(slices.Clone(s[:n]), fmt.Sprintf("... %d more", len(s)-n))
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func finite0(v float64) float64 {
+	if !isFinite(v) {
+		return 0
+	}
+	return v
+}
+
+// baselineFrom reads the drift baseline back from a manifest's metrics.
+func baselineFrom(m map[string]float64) trigger.Baseline {
+	b := trigger.Baseline{OOVRate: m[metricOOVRate]}
+	for k, v := range m {
+		if l, ok := strings.CutPrefix(k, metricSharePrefix); ok {
+			if b.Intents == nil {
+				b.Intents = map[string]float64{}
+			}
+			b.Intents[l] = v
+		}
+	}
+	return b
+}

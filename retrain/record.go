@@ -1,0 +1,174 @@
+package retrain
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/trigger"
+)
+
+// Record is the readable account of one run: the line Run appends to the
+// history file (data/logs/retrain_history.jsonl in the embedded default), the
+// record carried by every Event, and Result.Record. The first four fields and
+// dataset_quality keep the seed's names.
+type Record struct {
+	RetrainID string    `json:"retrain_id"`
+	Timestamp time.Time `json:"timestamp"`
+	// Status is the outcome: skipped, failed, rejected, deployed or
+	// rolled_back. In a dry run it is the outcome the run would have had.
+	Status trigger.Outcome `json:"status"`
+	DryRun bool            `json:"dry_run,omitempty"`
+	Forced bool            `json:"forced,omitempty"`
+	// Reason says in one sentence why the run ended as it did.
+	Reason string `json:"reason,omitempty"`
+	// Stage and Error are set when the run failed.
+	Stage string `json:"stage,omitempty"`
+	Error string `json:"error,omitempty"`
+
+	DatasetQuality DatasetQuality `json:"dataset_quality"`
+	// Trigger is the trigger's decision with a reason for every policy.
+	Trigger *trigger.Decision `json:"trigger,omitempty"`
+	// Checks are the gate's checks, each with value, threshold and verdict.
+	Checks []Check `json:"checks,omitempty"`
+
+	OldVersion backup.Version     `json:"old_version,omitempty"`
+	NewVersion backup.Version     `json:"new_version,omitempty"`
+	OldMetrics map[string]float64 `json:"old_metrics,omitempty"`
+	NewMetrics map[string]float64 `json:"new_metrics,omitempty"`
+	// RolledBackTo is the version deployed again after a failed canary check.
+	RolledBackTo backup.Version `json:"rolled_back_to,omitempty"`
+	// Canaries lists the canary utterances that failed after deploy.
+	Canaries []CanaryResult `json:"canary_failures,omitempty"`
+
+	// Durations are the per-stage wall-clock times, in order.
+	Durations []StageDuration `json:"durations"`
+	// DurationSeconds is the whole run.
+	DurationSeconds float64 `json:"duration_seconds"`
+	// PeakMemoryBytes is the process's peak resident set size at the end of
+	// the run (getrusage maxrss), which bounds what the run used.
+	PeakMemoryBytes int64 `json:"peak_memory_bytes,omitempty"`
+	PID             int   `json:"pid,omitempty"`
+	// Warnings are problems that did not change the outcome (a failed
+	// watermark commit, a failed prune).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// DatasetQuality describes the data a run trained and evaluated on. The first
+// three fields are the seed's.
+type DatasetQuality struct {
+	// TotalEntries is the number of samples after merge and dedupe.
+	TotalEntries int `json:"total_entries"`
+	// NewSamples is the number of samples new since the committed watermark.
+	NewSamples int `json:"new_samples"`
+	// AccuracyImprovement is candidate minus deployed held-out accuracy
+	// (the candidate's accuracy when nothing was deployed).
+	AccuracyImprovement float64 `json:"accuracy_improvement"`
+	MacroF1Improvement  float64 `json:"macro_f1_improvement"`
+
+	BaseSamples int `json:"base_samples"`
+	OldSamples  int `json:"old_samples"`
+	Duplicates  int `json:"duplicates"`
+	// Conflicts counts same-text samples with different labels (see
+	// dataset.Merge).
+	Conflicts      int `json:"conflicts"`
+	TrainSamples   int `json:"train_samples"`
+	HoldoutSamples int `json:"holdout_samples"`
+	GoldenSamples  int `json:"golden_samples"`
+	Labels         int `json:"labels"`
+	// Exported is how many samples the query-log export added this run;
+	// Corrupt counts damaged lines skipped while reading.
+	Exported int `json:"exported"`
+	Corrupt  int `json:"corrupt"`
+}
+
+// Check is one gate check: Value compared with Threshold by Op ("<=" or
+// ">="), and the verdict.
+type Check struct {
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Op        string  `json:"op"`
+	Passed    bool    `json:"passed"`
+	// Detail says more where a number is not enough (the worst intent, the
+	// missing labels).
+	Detail string `json:"detail,omitempty"`
+}
+
+// MarshalJSON writes a non-finite Value or Threshold (a NaN metric) as null,
+// which encoding/json would otherwise refuse.
+func (c Check) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Name      string   `json:"name"`
+		Value     *float64 `json:"value"`
+		Threshold *float64 `json:"threshold"`
+		Op        string   `json:"op"`
+		Passed    bool     `json:"passed"`
+		Detail    string   `json:"detail,omitempty"`
+	}
+	return json.Marshal(plain{c.Name, finitePtr(c.Value), finitePtr(c.Threshold), c.Op, c.Passed, c.Detail})
+}
+
+func finitePtr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// finiteMetrics returns m without its non-finite values, which JSON cannot
+// carry.
+func finiteMetrics(m map[string]float64) map[string]float64 {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// StageDuration is how long one stage of a run took.
+type StageDuration struct {
+	Stage   string  `json:"stage"`
+	Seconds float64 `json:"seconds"`
+}
+
+// CanaryResult is one canary utterance that did not get its expected intent.
+type CanaryResult struct {
+	Text     string `json:"text"`
+	Expected string `json:"expected"`
+	Got      string `json:"got"`
+}
+
+// Summary is a one-line human account of the record, as a chat message or a
+// log line would show it.
+func (r *Record) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", r.RetrainID, r.Status)
+	if r.DryRun {
+		b.WriteString(" (dry run)")
+	}
+	switch r.Status {
+	case trigger.OutcomeDeployed:
+		fmt.Fprintf(&b, ": %s deployed", r.NewVersion)
+		if r.OldVersion != "" {
+			fmt.Fprintf(&b, " replacing %s", r.OldVersion)
+		}
+		if acc, ok := r.NewMetrics["accuracy"]; ok {
+			fmt.Fprintf(&b, ", accuracy %.4f (%+.4f)", acc, r.DatasetQuality.AccuracyImprovement)
+		}
+		fmt.Fprintf(&b, ", %d samples (%d new)", r.DatasetQuality.TotalEntries, r.DatasetQuality.NewSamples)
+	default:
+		if r.Reason != "" {
+			b.WriteString(": " + r.Reason)
+		}
+	}
+	return b.String()
+}

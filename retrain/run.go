@@ -1,0 +1,741 @@
+package retrain
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/dataset"
+	"moodfood/model"
+	"moodfood/trigger"
+)
+
+// The stages of a run, in order, as Progress and StageError name them.
+var stages = []string{"trigger", "load", "merge", "train", "evaluate", "gate", "save", "deploy", "verify", "commit"}
+
+// postDeployTimeout bounds the steps after a successful Deploy (load-back,
+// canaries, rollback, watermark commit). They run on a context detached
+// from the caller's cancellation: once a version is deployed, the run
+// finishes checking it rather than leaving an unverified model behind.
+const postDeployTimeout = 2 * time.Minute
+
+// recordTimeout bounds writing the history line of a failed or canceled run.
+const recordTimeout = 5 * time.Second
+
+// run is the state of one Run.
+type run struct {
+	r     *Retrainer
+	opts  RunOptions
+	dry   bool
+	log   *slog.Logger
+	rec   Record
+	start time.Time
+
+	stage      string
+	stageStart time.Time
+	plan       []string
+}
+
+// Run does one retraining pass: it takes the lock, asks the trigger, loads
+// and merges the data, splits it on a stable hash, trains a candidate,
+// scores it and the deployed model on the same held-out samples, applies the
+// gate, and on a pass stores, deploys and verifies the candidate (rolling
+// back if its canaries fail after deploy) and commits the data watermark.
+// Every run, whatever its outcome, appends one Record to the history (except
+// a dry run, which writes nothing at all).
+//
+// Run returns ErrBusy at once when another run holds the lock. A skipped run,
+// a rejected candidate and a rollback are results with a nil error. A failed
+// stage returns the Result and a *StageError; cancellation of ctx fails the
+// run at the stage it was in, before any deploy, and leaves the deployed
+// model untouched.
+func (r *Retrainer) Run(ctx context.Context, opts RunOptions) (Result, error) {
+	if !r.running.TryLock() {
+		return Result{}, ErrBusy
+	}
+	defer r.running.Unlock()
+
+	now := r.cfg.Now()
+	run := &run{r: r, opts: opts, dry: opts.DryRun, start: now}
+	run.rec = Record{
+		RetrainID: newRunID(now),
+		Timestamp: now.UTC(),
+		DryRun:    opts.DryRun,
+		Forced:    opts.Force,
+		PID:       os.Getpid(),
+	}
+	if run.dry {
+		run.log = slog.New(slog.DiscardHandler)
+	} else {
+		run.log = r.cfg.Logger.With("retrain_id", run.rec.RetrainID)
+	}
+
+	if lp := r.cfg.LockPath; lp != "" {
+		if run.dry {
+			sl, err := takeShared(lp)
+			if errors.Is(err, ErrBusy) {
+				return Result{}, ErrBusy
+			}
+			if err != nil {
+				return run.fail(ctx, "lock", err)
+			}
+			defer sl.unlock()
+		} else {
+			l, dead, err := acquire(lp)
+			if errors.Is(err, ErrBusy) {
+				return Result{}, ErrBusy
+			}
+			if err != nil {
+				return run.fail(ctx, "lock", err)
+			}
+			defer l.Unlock()
+			if dead != nil {
+				run.reap(ctx, dead)
+			}
+			if err := writeMarker(lp, runMarker{RunID: run.rec.RetrainID, PID: os.Getpid(), Started: now.UTC()}); err != nil {
+				run.warn("writing the run marker: " + err.Error())
+			}
+			defer removeMarker(lp)
+		}
+	}
+	return run.execute(ctx)
+}
+
+// reap records the run that died holding the lock as failed and removes what
+// it left behind.
+func (run *run) reap(ctx context.Context, dead *runMarker) {
+	r := run.r
+	id := dead.RunID
+	if id == "" {
+		id = "unknown"
+	}
+	run.log.Warn("previous run did not finish; reaping", "dead_run", id, "dead_pid", dead.PID)
+	rec := Record{
+		RetrainID: id,
+		Timestamp: r.cfg.Now().UTC(),
+		Status:    trigger.OutcomeFailed,
+		Stage:     "interrupted",
+		Error:     fmt.Sprintf("retrain: run did not finish: process %d died or was killed (found by %s)", dead.PID, run.rec.RetrainID),
+		Reason:    "the run's process died before it finished; the deployed model was not changed by it after its last completed deploy",
+		PID:       dead.PID,
+	}
+	if !dead.Started.IsZero() {
+		rec.DurationSeconds = rec.Timestamp.Sub(dead.Started).Seconds()
+	}
+	if err := r.hist.append(rec); err != nil {
+		run.warn("recording the dead run: " + err.Error())
+	}
+	for _, s := range []any{r.cfg.Data, r.cfg.Models} {
+		if rp, ok := s.(Reaper); ok {
+			if err := rp.Reap(ctx); err != nil {
+				run.warn("reap: " + err.Error())
+			}
+		}
+	}
+	dirs := []string{filepath.Dir(r.cfg.LockPath)}
+	if r.cfg.HistoryPath != "" {
+		dirs = append(dirs, filepath.Dir(r.cfg.HistoryPath))
+	}
+	for _, d := range dirs {
+		if n, err := reapTemps(d); n > 0 || err != nil {
+			run.log.Info("removed temp files", "dir", d, "n", n, "err", err)
+		}
+	}
+}
+
+func (run *run) warn(msg string) {
+	run.rec.Warnings = append(run.rec.Warnings, msg)
+	run.log.Warn(msg)
+}
+
+// begin starts a stage: its timer, a progress report and a stage event.
+func (run *run) begin(ctx context.Context, stage string) {
+	run.stage = stage
+	run.stageStart = time.Now()
+	run.progress(Progress{Stage: stage})
+	run.emit(ctx, EventStageStarted, stage)
+	run.log.Debug("stage started", "stage", stage)
+}
+
+// end closes the current stage and records its duration.
+func (run *run) end(ctx context.Context) {
+	if run.stage == "" {
+		return
+	}
+	d := time.Since(run.stageStart)
+	run.rec.Durations = append(run.rec.Durations, StageDuration{Stage: run.stage, Seconds: d.Seconds()})
+	run.emit(ctx, EventStageFinished, run.stage)
+	run.log.Debug("stage finished", "stage", run.stage, "seconds", d.Seconds())
+	run.stage = ""
+}
+
+func (run *run) progress(p Progress) {
+	f := run.r.cfg.OnProgress
+	if f == nil {
+		return
+	}
+	p.RunID = run.rec.RetrainID
+	p.Steps = len(stages)
+	p.Step = slices.Index(stages, p.Stage) + 1
+	defer func() {
+		if v := recover(); v != nil {
+			run.log.Warn("OnProgress panicked", "panic", v)
+		}
+	}()
+	f(p)
+}
+
+// deployedModel is the model deployed when the run started.
+type deployedModel struct {
+	version  backup.Version
+	manifest *backup.Manifest
+	clf      Classifier
+	err      error // why clf could not be loaded
+}
+
+// loadDeployed finds and decodes the deployed model. Only a failure to ask
+// the store what is deployed is an error; a deployed model that cannot be
+// read is reported in err (the gate then applies only the absolute floors).
+func (r *Retrainer) loadDeployed(ctx context.Context) (*deployedModel, error) {
+	cur, err := r.cfg.Models.Current(ctx)
+	if errors.Is(err, backup.ErrNoCurrent) {
+		return &deployedModel{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &deployedModel{version: cur}
+	m, clf, err := r.openModel(ctx, cur)
+	if m.Version != "" || err == nil {
+		d.manifest = &m
+	}
+	d.clf, d.err = clf, err
+	return d, nil
+}
+
+// openModel reads a stored version whole (so the store verifies its
+// checksum) and decodes it.
+func (r *Retrainer) openModel(ctx context.Context, v backup.Version) (backup.Manifest, Classifier, error) {
+	m, rc, err := r.cfg.Models.Open(ctx, v)
+	if err != nil {
+		return m, nil, err
+	}
+	body, err := io.ReadAll(rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return m, nil, err
+	}
+	clf, err := safeDecode(r.cfg.Trainer, body)
+	return m, clf, err
+}
+
+func safeDecode(t Trainer, body []byte) (c Classifier, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, &PanicError{Value: p}
+		}
+	}()
+	c, err = t.Decode(bytes.NewReader(body))
+	if err == nil && c == nil {
+		err = errors.New("retrain: Trainer.Decode returned no classifier")
+	}
+	return c, err
+}
+
+// gather builds the trigger's State.
+func (r *Retrainer) gather(ctx context.Context, now time.Time, force bool, dep *deployedModel) (trigger.State, historyTail, []string, error) {
+	var warns []string
+	tail, err := r.hist.tail()
+	if err != nil {
+		return trigger.State{}, tail, nil, err
+	}
+	pending, err := r.cfg.Data.Pending(ctx)
+	if err != nil {
+		return trigger.State{}, tail, nil, err
+	}
+	st := trigger.State{Now: now, Force: force, NewSamples: pending}
+	if tail.LastSuccess != nil {
+		st.LastSuccess = tail.LastSuccess.Timestamp
+	} else if dep.manifest != nil {
+		st.LastSuccess = dep.manifest.Created // deployed by hand, no history yet
+	}
+	if a := tail.LastAttempt; a != nil {
+		st.LastAttempt = trigger.Attempt{Time: a.Timestamp, Outcome: a.Status, NewSamples: a.DatasetQuality.NewSamples}
+	}
+	if dep.manifest != nil {
+		st.Metrics = dep.manifest.Metrics
+		st.DatasetSize = int(dep.manifest.Metrics[metricTrainSamples])
+		st.Baseline = baselineFrom(dep.manifest.Metrics)
+	}
+	if sig, ok := r.cfg.Data.(Signaler); ok {
+		var oov func(string) (int, int)
+		if c, ok := dep.clf.(OOVCounter); ok {
+			oov = c.OOV
+		}
+		w, err := sig.Signals(ctx, now, r.cfg.SignalWindow, r.cfg.SignalWindows, oov)
+		if err != nil {
+			warns = append(warns, "signals: "+err.Error())
+		} else {
+			st.Windows = w
+		}
+	}
+	return st, tail, warns, nil
+}
+
+// decide asks the trigger, recovering a panic; Force overrides a no.
+func (r *Retrainer) decide(ctx context.Context, st trigger.State) (d trigger.Decision, err error) {
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = &PanicError{Value: p}
+			}
+		}()
+		d, err = r.cfg.Trigger.ShouldRetrain(ctx, st)
+	}()
+	if err != nil {
+		return d, err
+	}
+	if st.Force && !d.Retrain {
+		d.Retrain = true
+		d.Reasons = append(d.Reasons, trigger.Reason{Policy: "force", Fired: true, Text: "forced by the caller"})
+	}
+	return d, nil
+}
+
+func (run *run) execute(ctx context.Context) (Result, error) {
+	r := run.r
+	cfg := &r.cfg
+
+	// Trigger.
+	run.begin(ctx, "trigger")
+	dep, err := r.loadDeployed(ctx)
+	if err != nil {
+		return run.fail(ctx, "trigger", err)
+	}
+	if dep.err != nil {
+		run.warn(fmt.Sprintf("deployed model %s cannot be loaded; only absolute floors apply: %v", dep.version, dep.err))
+	}
+	run.rec.OldVersion = dep.version
+	st, _, warns, err := r.gather(ctx, run.start, run.opts.Force, dep)
+	if err != nil {
+		return run.fail(ctx, "trigger", err)
+	}
+	for _, w := range warns {
+		run.warn(w)
+	}
+	run.rec.DatasetQuality.NewSamples = st.NewSamples
+	dec, err := r.decide(ctx, st)
+	if err != nil {
+		return run.fail(ctx, "trigger", err)
+	}
+	run.rec.Trigger = &dec
+	run.end(ctx)
+	if !dec.Retrain {
+		run.plan = append(run.plan, "nothing: the trigger says no (use Force to train anyway)")
+		return run.finish(ctx, trigger.OutcomeSkipped, "not retraining: "+reasonText(dec), EventRunSkipped)
+	}
+	run.log.Info("retraining", "reasons", reasonText(dec))
+	run.emit(ctx, EventRunStarted, "")
+
+	// Load.
+	if err := ctx.Err(); err != nil {
+		return run.fail(ctx, "load", err)
+	}
+	run.begin(ctx, "load")
+	var snap dataset.Snapshot
+	if p, ok := cfg.Data.(Previewer); ok && run.dry {
+		snap, err = p.Preview(ctx)
+	} else {
+		snap, err = cfg.Data.Snapshot(ctx)
+	}
+	if err != nil {
+		return run.fail(ctx, "load", err)
+	}
+	q := &run.rec.DatasetQuality
+	q.BaseSamples, q.OldSamples, q.GoldenSamples = len(snap.Base), len(snap.Old), len(snap.Golden)
+	q.NewSamples = len(snap.New)
+	q.Exported, q.Corrupt = snap.Export.Exported, snap.Corrupt+snap.Export.Corrupt
+	run.end(ctx)
+
+	// Merge and split.
+	if err := ctx.Err(); err != nil {
+		return run.fail(ctx, "merge", err)
+	}
+	run.begin(ctx, "merge")
+	sp := r.split(snap)
+	q.TotalEntries, q.Duplicates, q.Conflicts = sp.total, sp.duplicates, sp.conflicts
+	q.TrainSamples, q.HoldoutSamples = len(sp.train), len(sp.holdout)
+	q.Labels = len(sp.labels)
+	run.end(ctx)
+	if len(sp.train) == 0 {
+		return run.fail(ctx, "merge", errors.New("no training samples after merge and split"))
+	}
+
+	// Train.
+	if err := ctx.Err(); err != nil {
+		return run.fail(ctx, "train", err)
+	}
+	run.begin(ctx, "train")
+	cand, err := run.train(ctx, sp.train)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return run.fail(ctx, "train", err)
+	}
+	run.end(ctx)
+
+	// Evaluate.
+	run.begin(ctx, "evaluate")
+	ev, err := r.evaluate(ctx, cand, dep, sp)
+	if err != nil {
+		return run.fail(ctx, "evaluate", err)
+	}
+	run.end(ctx)
+
+	// Gate.
+	run.begin(ctx, "gate")
+	checks := r.cfg.Gate.checks(ev)
+	run.rec.Checks = checks
+	run.rec.NewMetrics = finiteMetrics(ev.candMetrics)
+	run.rec.OldMetrics = finiteMetrics(ev.depMetrics)
+	if ev.hasDep {
+		q.AccuracyImprovement = finite0(ev.cand.Accuracy - ev.dep.Accuracy)
+		q.MacroF1Improvement = finite0(ev.cand.MacroF1 - ev.dep.MacroF1)
+	} else {
+		q.AccuracyImprovement = finite0(ev.cand.Accuracy)
+		q.MacroF1Improvement = finite0(ev.cand.MacroF1)
+	}
+	failed := failedChecks(checks)
+	run.end(ctx)
+	if len(failed) > 0 {
+		run.plan = append(run.plan, "nothing: the gate rejects the candidate; "+dep.describe()+" stays deployed")
+		return run.finish(ctx, trigger.OutcomeRejected, "gate rejected the candidate: "+strings.Join(failed, "; "), EventGateRejected)
+	}
+	if run.dry {
+		run.plan = append(run.plan,
+			fmt.Sprintf("store the candidate as a new version (metrics, dataset fingerprint, replaces %s, run id %s)", orNone(dep.version), run.rec.RetrainID),
+			"deploy it, replacing "+dep.describe(),
+			fmt.Sprintf("load it back from the store and check %d canary utterances; roll back to %s if one fails", len(cfg.Canaries), orNone(dep.version)),
+			fmt.Sprintf("commit the data watermark (%d samples become old)", snap.Mark.Count),
+		)
+		if cfg.HistoryPath != "" {
+			run.plan = append(run.plan, "append the run's record to "+cfg.HistoryPath)
+		}
+		return run.finish(ctx, trigger.OutcomeDeployed, "gate passed", "")
+	}
+
+	// Save.
+	if err := ctx.Err(); err != nil {
+		return run.fail(ctx, "save", err)
+	}
+	run.begin(ctx, "save")
+	var buf bytes.Buffer
+	if err := safeEncode(cand, &buf); err != nil {
+		return run.fail(ctx, "save", err)
+	}
+	man := backup.Manifest{
+		Metrics:            finiteMetrics(ev.candMetrics),
+		DatasetFingerprint: model.Fingerprint(sp.train),
+		Replaces:           dep.version,
+		TrainerConfig:      cfg.TrainerConfig,
+		RunID:              run.rec.RetrainID,
+	}
+	put, err := cfg.Models.Put(ctx, man, &buf)
+	if err != nil {
+		return run.fail(ctx, "save", err)
+	}
+	run.rec.NewVersion = put.Version
+	run.end(ctx)
+
+	// Deploy. The last point at which cancellation is honoured.
+	if err := ctx.Err(); err != nil {
+		return run.fail(ctx, "deploy", err)
+	}
+	run.begin(ctx, "deploy")
+	if err := cfg.Models.Deploy(ctx, put.Version); err != nil {
+		return run.fail(ctx, "deploy", err)
+	}
+	run.end(ctx)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postDeployTimeout)
+	defer cancel()
+
+	// Verify: load the deployed version back and check the canaries.
+	run.begin(pctx, "verify")
+	fails, verr := r.verify(pctx, put.Version)
+	run.rec.Canaries = fails
+	if verr != nil || len(fails) > 0 {
+		why := ""
+		if verr != nil {
+			why = "the deployed version cannot be loaded back: " + verr.Error()
+		} else {
+			why = fmt.Sprintf("%d of %d canaries failed after deploy (%s)", len(fails), len(cfg.Canaries), canaryText(fails))
+		}
+		if dep.version == "" {
+			if verr == nil {
+				verr = errors.New(why)
+			}
+			run.warn("no previous version to roll back to; " + string(put.Version) + " stays deployed")
+			return run.fail(pctx, "verify", verr)
+		}
+		run.end(pctx)
+		run.begin(pctx, "rollback")
+		if err := cfg.Models.Deploy(pctx, dep.version); err != nil {
+			return run.fail(pctx, "rollback", fmt.Errorf("%s; rolling back to %s: %w", why, dep.version, err))
+		}
+		run.rec.RolledBackTo = dep.version
+		run.end(pctx)
+		return run.finish(pctx, trigger.OutcomeRolledBack, why+"; rolled back to "+string(dep.version), EventModelRolledBack)
+	}
+	run.end(pctx)
+
+	// Commit the watermark; prune.
+	run.begin(pctx, "commit")
+	if err := cfg.Data.Commit(pctx, snap.Mark); err != nil {
+		run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
+	}
+	if p, ok := cfg.Models.(backup.Pruner); ok && cfg.Retention != (backup.Policy{}) {
+		if removed, err := p.Prune(pctx, cfg.Retention); err != nil {
+			run.warn("prune: " + err.Error())
+		} else if len(removed) > 0 {
+			run.log.Info("pruned old versions", "removed", len(removed))
+		}
+	}
+	run.end(pctx)
+	return run.finish(pctx, trigger.OutcomeDeployed, "gate passed; deployed "+string(put.Version), EventModelDeployed)
+}
+
+func (d *deployedModel) describe() string {
+	if d.version == "" {
+		return "nothing (no model deployed)"
+	}
+	return string(d.version)
+}
+
+func orNone(v backup.Version) string {
+	if v == "" {
+		return "none"
+	}
+	return string(v)
+}
+
+// train runs the trainer, recovering a panic and forwarding its progress.
+func (run *run) train(ctx context.Context, data []model.Example) (c Classifier, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, &PanicError{Value: p}
+		}
+	}()
+	c, err = run.r.cfg.Trainer.Train(ctx, data, func(p model.Progress) {
+		run.progress(Progress{Stage: "train", Train: &p})
+	})
+	if err == nil && c == nil {
+		err = errors.New("trainer returned no classifier")
+	}
+	return c, err
+}
+
+func safeEncode(c Classifier, w io.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p}
+		}
+	}()
+	return c.Encode(w)
+}
+
+// verify loads version v back from the store and checks the canaries on it.
+func (r *Retrainer) verify(ctx context.Context, v backup.Version) ([]CanaryResult, error) {
+	_, clf, err := r.openModel(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	return canaryFailures(clf, r.cfg.Canaries)
+}
+
+// canaryFailures predicts every canary, recovering a panic.
+func canaryFailures(c model.Predictor, canaries []Canary) (fails []CanaryResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fails, err = nil, &PanicError{Value: p}
+		}
+	}()
+	for _, cn := range canaries {
+		p := c.Predict(cn.Text)
+		if p.Label != cn.Intent && !slices.Contains(p.Labels, cn.Intent) {
+			fails = append(fails, CanaryResult{Text: cn.Text, Expected: cn.Intent, Got: p.Label})
+		}
+	}
+	return fails, nil
+}
+
+func canaryText(fails []CanaryResult) string {
+	var parts []string
+	for i, f := range fails {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(fails)-3))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%q: want %s, got %s", f.Text, f.Expected, orDash(f.Got)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func reasonText(d trigger.Decision) string {
+	var parts []string
+	for _, r := range d.Reasons {
+		if r.Text != "" {
+			parts = append(parts, r.Text)
+		}
+	}
+	if len(parts) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// fail ends the run as failed at stage.
+func (run *run) fail(ctx context.Context, stage string, err error) (Result, error) {
+	if run.stage != "" {
+		run.end(ctx)
+	}
+	run.rec.Stage = stage
+	run.rec.Error = err.Error()
+	reason := "stage " + stage + " failed: " + err.Error()
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		reason = "canceled during stage " + stage + "; the deployed model is unchanged"
+	}
+	res, _ := run.finish(ctx, trigger.OutcomeFailed, reason, EventRunFailed)
+	return res, &StageError{Stage: stage, Err: err}
+}
+
+// finish fills in the record's totals, writes it to the history (not in a dry
+// run), sends the final event and builds the Result. A canceled ctx does not
+// stop the history line: it is written on a fresh short-deadline context.
+func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, event string) (Result, error) {
+	r := run.r
+	rec := &run.rec
+	rec.Status = outcome
+	rec.Reason = reason
+	rec.DurationSeconds = r.cfg.Now().Sub(run.start).Seconds()
+	if rec.DurationSeconds < 0 {
+		rec.DurationSeconds = 0
+	}
+	rec.PeakMemoryBytes = peakRSS()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if !run.dry {
+		if err := r.hist.append(*rec); err != nil {
+			run.log.Error("writing the history line failed", "err", err.Error())
+		}
+		lvl := slog.LevelInfo
+		if outcome == trigger.OutcomeFailed || outcome == trigger.OutcomeRolledBack {
+			lvl = slog.LevelError
+		} else if outcome == trigger.OutcomeRejected {
+			lvl = slog.LevelWarn
+		}
+		run.log.Log(fctx, lvl, "run finished", "status", string(outcome), "reason", reason,
+			"old_version", string(rec.OldVersion), "new_version", string(rec.NewVersion), "seconds", rec.DurationSeconds)
+	}
+	if event != "" {
+		run.emit(fctx, event, "")
+	}
+	res := Result{
+		RunID:      rec.RetrainID,
+		Outcome:    outcome,
+		Skipped:    outcome == trigger.OutcomeSkipped,
+		Deployed:   outcome == trigger.OutcomeDeployed,
+		RolledBack: outcome == trigger.OutcomeRolledBack,
+		DryRun:     run.dry,
+		Reason:     reason,
+		OldVersion: rec.OldVersion,
+		NewVersion: rec.NewVersion,
+		Record:     *rec.clone(),
+	}
+	if run.dry {
+		res.Plan = append(run.plan, "nothing was written: no version, deploy, watermark, history line, log line or notification (dry run)")
+	}
+	return res, nil
+}
+
+// newRunID returns retrain_YYYYMMDD_HHMMSS_<6 hex>, random in its last part
+// so that two runs in one second differ.
+func newRunID(t time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return "retrain_" + t.UTC().Format("20060102_150405") + "_" + hex.EncodeToString(b[:])
+}
+
+// peakRSS is the process's peak resident set size in bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) * 1024 // kilobytes on Linux
+}
+
+// predictAll predicts texts in parallel (Classifier.Predict must be safe for
+// concurrent use), recovering a panic and honouring ctx between chunks.
+func predictAll(ctx context.Context, c model.Predictor, ex []model.Example) ([]model.Prediction, error) {
+	preds := make([]model.Prediction, len(ex))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(ex)/64))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for w := range workers {
+		lo, hi := w*len(ex)/workers, (w+1)*len(ex)/workers
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					mu.Lock()
+					first = cmpErr(first, &PanicError{Value: p})
+					mu.Unlock()
+				}
+			}()
+			for i := lo; i < hi; i++ {
+				if (i-lo)%256 == 0 && ctx.Err() != nil {
+					mu.Lock()
+					first = cmpErr(first, ctx.Err())
+					mu.Unlock()
+					return
+				}
+				preds[i] = c.Predict(ex[i].Text)
+			}
+		})
+	}
+	wg.Wait()
+	return preds, first
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,197 @@
+package retrain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/trigger"
+)
+
+// Status is what a person asks first: when did the model last improve, what
+// happened last time, is a run due, what is deployed and is it intact, how
+// much do the backups take, is a run going on, is cron alive.
+type Status struct {
+	Now time.Time `json:"now"`
+	// LastSuccess is the last run that deployed, and Age the time since it
+	// (zero when there was none).
+	LastSuccess *Record       `json:"last_success,omitempty"`
+	Age         time.Duration `json:"age_ns,omitempty"`
+	// LastAttempt is the last run that trained (any outcome but skipped);
+	// LastRun the last run of any outcome.
+	LastAttempt *Record `json:"last_attempt,omitempty"`
+	LastRun     *Record `json:"last_run,omitempty"`
+	// HistoryCorrupt counts damaged history lines skipped while reading the
+	// tail.
+	HistoryCorrupt int `json:"history_corrupt,omitempty"`
+	// Pending is the number of new samples waiting for the next run.
+	Pending int `json:"pending"`
+	// Decision is what the trigger would say now (without Force).
+	Decision *trigger.Decision `json:"decision,omitempty"`
+	// Deployed is the deployed version; nil when nothing is deployed.
+	Deployed *DeployedStatus `json:"deployed,omitempty"`
+	// Backups are the stored versions, newest first, and BackupBytes their
+	// disk use.
+	Backups     []BackupStatus `json:"backups,omitempty"`
+	BackupBytes int64          `json:"backup_bytes"`
+	// Running is set while a run holds the lock; RunningPID is its process
+	// and RunningID its run id when known.
+	Running    bool   `json:"running"`
+	RunningPID int    `json:"running_pid,omitempty"`
+	RunningID  string `json:"running_id,omitempty"`
+	// Cron is the scheduler's heartbeat file, raw, when present.
+	Cron json.RawMessage `json:"cron,omitempty"`
+	// Problems lists what Status could not find out, one line each.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// DeployedStatus describes the deployed version.
+type DeployedStatus struct {
+	Version backup.Version     `json:"version"`
+	Created time.Time          `json:"created"`
+	RunID   string             `json:"run_id,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Intact is set when the version was read back whole, its checksum
+	// matched and it decoded; otherwise Integrity says what is wrong.
+	Intact    bool   `json:"intact"`
+	Integrity string `json:"integrity"`
+}
+
+// BackupStatus is one stored version.
+type BackupStatus struct {
+	Version  backup.Version `json:"version"`
+	Created  time.Time      `json:"created"`
+	Bytes    int64          `json:"bytes"`
+	Deployed bool           `json:"deployed,omitempty"`
+	RunID    string         `json:"run_id,omitempty"`
+	Accuracy *float64       `json:"accuracy,omitempty"`
+}
+
+// usager is the optional disk-usage method of a ModelStore
+// (backup.FileStore has it).
+type usager interface {
+	Usage(ctx context.Context) (int64, error)
+}
+
+// Status reports the state of the pipeline. It writes nothing and is cheap:
+// it reads the history from its tail, asks Data for Pending (no full parse
+// of the query log), and reads back only the deployed model. What it cannot
+// find out goes to Status.Problems; the error is non-nil only when ctx is
+// done.
+func (r *Retrainer) Status(ctx context.Context) (Status, error) {
+	now := r.cfg.Now()
+	s := Status{Now: now.UTC()}
+	problem := func(what string, err error) {
+		s.Problems = append(s.Problems, what+": "+err.Error())
+	}
+
+	if lp := r.cfg.LockPath; lp != "" {
+		pid, held, err := probeLock(lp)
+		if err != nil {
+			problem("lock", err)
+		}
+		s.Running, s.RunningPID = held, pid
+		if held {
+			if b, err := os.ReadFile(markerPath(lp)); err == nil {
+				var m runMarker
+				if json.Unmarshal(b, &m) == nil {
+					s.RunningID = m.RunID
+				}
+			}
+		}
+	} else if r.running.TryLock() {
+		r.running.Unlock()
+	} else {
+		s.Running, s.RunningPID = true, os.Getpid()
+	}
+
+	dep, err := r.loadDeployed(ctx)
+	if err != nil {
+		problem("deployed model", err)
+		dep = &deployedModel{}
+	}
+	if dep.version != "" {
+		d := &DeployedStatus{Version: dep.version, Intact: dep.err == nil, Integrity: "ok"}
+		if dep.err != nil {
+			d.Integrity = dep.err.Error()
+		}
+		if dep.manifest != nil {
+			d.Created, d.RunID = dep.manifest.Created, dep.manifest.RunID
+			d.Metrics = headline(dep.manifest.Metrics)
+		}
+		s.Deployed = d
+	}
+
+	st, tail, warns, err := r.gather(ctx, now, false, dep)
+	if err != nil {
+		problem("state", err)
+	} else {
+		s.Pending = st.NewSamples
+		for _, w := range warns {
+			s.Problems = append(s.Problems, w)
+		}
+		if d, err := r.decide(ctx, st); err != nil {
+			problem("trigger", err)
+		} else {
+			s.Decision = &d
+		}
+	}
+	s.LastSuccess, s.LastAttempt, s.LastRun, s.HistoryCorrupt = tail.LastSuccess, tail.LastAttempt, tail.Last, tail.Corrupt
+	if s.LastSuccess != nil {
+		s.Age = now.Sub(s.LastSuccess.Timestamp)
+	} else if !st.LastSuccess.IsZero() {
+		s.Age = now.Sub(st.LastSuccess)
+	}
+
+	if ms, err := r.cfg.Models.List(ctx); err != nil {
+		problem("backups", err)
+	} else {
+		for _, m := range ms {
+			b := BackupStatus{Version: m.Version, Created: m.Created, Deployed: m.Version == dep.version, RunID: m.RunID}
+			for _, f := range m.Files {
+				b.Bytes += f.Size
+			}
+			if a, ok := m.Metrics["accuracy"]; ok {
+				b.Accuracy = &a
+			}
+			s.BackupBytes += b.Bytes
+			s.Backups = append(s.Backups, b)
+		}
+	}
+	if u, ok := r.cfg.Models.(usager); ok {
+		if n, err := u.Usage(ctx); err != nil {
+			problem("disk usage", err)
+		} else {
+			s.BackupBytes = n
+		}
+	}
+
+	if p := r.cfg.CronStatusPath; p != "" {
+		b, err := os.ReadFile(p)
+		switch {
+		case err == nil && json.Valid(b):
+			s.Cron = json.RawMessage(b)
+		case err == nil:
+			s.Problems = append(s.Problems, "cron status: "+p+" is not valid JSON")
+		case !errors.Is(err, os.ErrNotExist):
+			problem("cron status", err)
+		}
+	}
+	return s, ctx.Err()
+}
+
+// headline keeps the manifest metrics a person reads (not the per-label
+// training shares).
+func headline(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if len(k) >= len(metricSharePrefix) && k[:len(metricSharePrefix)] == metricSharePrefix {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
