@@ -1,0 +1,234 @@
+package model
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"sync"
+
+	"gonum.org/v1/gonum/floats"
+)
+
+// Config is the feature and decision configuration a classifier was trained
+// with, as recorded in its file.
+type Config struct {
+	WordNGrams int     `json:"word_ngrams"`
+	CharMin    int     `json:"char_min"` // 0: no character n-grams
+	CharMax    int     `json:"char_max"`
+	MinDF      int     `json:"min_df"`
+	Epochs     int     `json:"epochs"`
+	L2         float64 `json:"l2"`
+	Rate       float64 `json:"learning_rate"`
+	BatchSize  int     `json:"batch_size"`
+	Seed       uint64  `json:"seed"`
+	Threshold  float64 `json:"threshold"` // multi-label decision threshold
+	TopK       int     `json:"top_k"`     // labels in Prediction.Ranked; <0 all
+}
+
+// Info describes a trained classifier. It holds copies: changing it does not
+// change the classifier.
+type Info struct {
+	FormatVersion int      `json:"format_version"`
+	MultiLabel    bool     `json:"multi_label"`
+	Labels        []string `json:"labels"`
+	VocabSize     int      `json:"vocab_size"`
+	Config        Config   `json:"config"`
+	// Fingerprint is Fingerprint(data) of the training data.
+	Fingerprint string `json:"fingerprint"`
+	// NTrain is the number of examples trained on; Skipped the number
+	// dropped because their text had no token.
+	NTrain    int    `json:"n_train"`
+	Skipped   int    `json:"skipped"`
+	CreatedBy string `json:"created_by"`
+	// Metrics are whatever the trainer's caller recorded with SetMetrics.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// Classifier is a trained intent classifier: TF-IDF features and a linear
+// model (softmax for single-label, one-vs-rest sigmoids for multi-label).
+//
+// A Classifier is immutable once built and safe for concurrent use by
+// multiple goroutines, except SetMetrics, which must happen before it is
+// shared.
+type Classifier struct {
+	vec    vectorizer
+	labels []string
+	multi  bool
+	w      []float64 // feature-major: w[f*K+k]
+	b      []float64 // per-label bias
+	info   Info
+	pool   sync.Pool
+}
+
+// compile-time check
+var _ Predictor = (*Classifier)(nil)
+
+func (c *Classifier) k() int { return len(c.labels) }
+
+func (c *Classifier) getScratch() *scratch {
+	if s, ok := c.pool.Get().(*scratch); ok {
+		return s
+	}
+	s := newScratch()
+	s.scores = make([]float64, len(c.labels))
+	s.order = make([]int, len(c.labels))
+	return s
+}
+
+// Labels returns the labels the classifier knows, sorted. The slice is a copy.
+func (c *Classifier) Labels() []string { return slices.Clone(c.labels) }
+
+// Info describes the classifier: format version, mode, labels, vocabulary
+// size, configuration, training fingerprint and metadata.
+func (c *Classifier) Info() Info {
+	in := c.info
+	in.Labels = slices.Clone(c.labels)
+	in.Metrics = maps.Clone(c.info.Metrics)
+	return in
+}
+
+// SetMetrics records evaluation metrics (for example Report.Metrics) in the
+// classifier, to be written by Encode. It is not safe to call concurrently
+// with other methods: call it before sharing the classifier.
+func (c *Classifier) SetMetrics(m map[string]float64) { c.info.Metrics = maps.Clone(m) }
+
+// scores computes the per-label probabilities of text into s.scores.
+func (c *Classifier) scores(text string, s *scratch) {
+	c.vec.vector(text, s)
+	K := c.k()
+	sc := s.scores[:K]
+	copy(sc, c.b)
+	for i, f := range s.idx {
+		floats.AddScaled(sc, s.cnt[i], c.w[int(f)*K:int(f)*K+K])
+	}
+	if c.multi {
+		for k, z := range sc {
+			sc[k] = sigmoid(z)
+		}
+		return
+	}
+	softmax(sc)
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// softmax replaces z with softmax(z) and returns ln(sum(exp(z - max))) + max,
+// the log-partition function.
+func softmax(z []float64) float64 {
+	m := z[0]
+	for _, v := range z[1:] {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range z {
+		e := math.Exp(v - m)
+		z[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range z {
+		z[i] *= inv
+	}
+	return math.Log(sum) + m
+}
+
+// Predict classifies text. Ranked holds the top-k labels by probability
+// (ties broken by label order); Labels is the predicted set. Empty text, or
+// text with no known feature, is classified from the label priors the model
+// learnt (its biases). Texts longer than MaxTextBytes are truncated. Predict
+// allocates only the returned slices.
+func (c *Classifier) Predict(text string) Prediction {
+	s := c.getScratch()
+	c.scores(text, s)
+	p := c.prediction(s)
+	c.pool.Put(s)
+	return p
+}
+
+// PredictBatch classifies each text, as Predict does, in order.
+func (c *Classifier) PredictBatch(texts []string) []Prediction {
+	out := make([]Prediction, len(texts))
+	s := c.getScratch()
+	for i, t := range texts {
+		c.scores(t, s)
+		out[i] = c.prediction(s)
+	}
+	c.pool.Put(s)
+	return out
+}
+
+// prediction builds the result from s.scores.
+func (c *Classifier) prediction(s *scratch) Prediction {
+	K := c.k()
+	sc := s.scores[:K]
+	top := c.info.Config.TopK
+	if top < 0 || top > K {
+		top = K
+	}
+	// partial selection sort of the top labels by (score desc, index asc)
+	order := s.order[:K]
+	for i := range order {
+		order[i] = i
+	}
+	n := max(top, 1)
+	for i := 0; i < n; i++ {
+		best := i
+		for j := i + 1; j < K; j++ {
+			if sc[order[j]] > sc[order[best]] {
+				best = j
+			}
+		}
+		if best != i {
+			// keep the remaining ones in index order for deterministic ties
+			o := order[best]
+			copy(order[i+1:best+1], order[i:best])
+			order[i] = o
+		}
+	}
+	var p Prediction
+	p.Label = c.labels[order[0]]
+	p.Confidence = sc[order[0]]
+	if top > 0 {
+		p.Ranked = make([]Score, top)
+		for i := range top {
+			p.Ranked[i] = Score{Label: c.labels[order[i]], Prob: sc[order[i]]}
+		}
+	}
+	if !c.multi {
+		p.Labels = []string{p.Label}
+		return p
+	}
+	th := c.info.Config.Threshold
+	cnt := 0
+	for _, v := range sc {
+		if v >= th {
+			cnt++
+		}
+	}
+	p.Labels = make([]string, 0, cnt)
+	for k, v := range sc {
+		if v >= th {
+			p.Labels = append(p.Labels, c.labels[k])
+		}
+	}
+	return p
+}
+
+// OOV counts the word tokens of text (after the same normalization as
+// training) and how many of them are not in the vocabulary: a cheap drift
+// signal. Words are looked up as unigram features.
+func (c *Classifier) OOV(text string) (unknown, total int) {
+	for _, w := range words(text) {
+		total++
+		if _, ok := c.vec.index[" "+w+" "]; !ok {
+			unknown++
+		}
+	}
+	return unknown, total
+}

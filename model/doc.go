@@ -1,0 +1,54 @@
+// Package model is moodfood's intent classifier: the backend answers from it
+// when it is confident and asks an LLM when it is not.
+//
+// # Features
+//
+// Text is normalized (truncated to MaxTextBytes, lower-cased, split into
+// words of Unicode letters, marks and digits with inner apostrophes kept,
+// invalid UTF-8 treated as a separator) and turned into word n-grams
+// (unigrams and bigrams by default) and character n-grams taken inside word
+// boundaries (2 to 5 characters of "<word>" by default). The vocabulary is
+// fitted by nlp.CountVectoriser (github.com/james-bowman/nlp) with the
+// package's tokeniser, which implements nlp.Tokeniser; character n-grams
+// found in fewer than MinDF training texts are pruned. IDF weights come from
+// nlp.TfidfTransformer (plus one, scikit-learn's "smooth" convention). A
+// vector is sublinear TF-IDF, (1 + ln count) * idf, with the word block and
+// the character block each L2-normalized, then the whole.
+//
+// nlp's per-document Transform is far too slow for serving, so the fitted
+// vocabulary and weights drive a fast path of the package's own that
+// allocates nothing per call; a test proves both give the same vectors to
+// within 1e-9. The training matrix is built with the fast path too.
+//
+// # Models
+//
+// Single-label data gets a multinomial (softmax) logistic regression;
+// multi-label data (any example with other than one label; see LabelMode)
+// gets one-vs-rest logistic regressions and a decision threshold, 0.5 or
+// tuned on held-out data. Both are L2-regularized and trained by mini-batch
+// SGD whose forward passes and updates run on all cores; the result does not
+// depend on the number of workers, and the same data, options and seed give
+// a byte-identical model file.
+//
+// # Serving and evaluation
+//
+// A Classifier is immutable and safe for concurrent use; Predict reuses
+// pooled scratch buffers and allocates only its result. Evaluate scores any
+// Predictor (accuracy, macro and micro F1, subset accuracy and Hamming loss,
+// per-label scores, confusions, calibration error, and out-of-scope
+// metrics with a rejection threshold or an out-of-scope label). Split and
+// InHoldout give a train/validation split keyed by a hash of normalized text,
+// stable as the data grows.
+//
+// # Files
+//
+// Encode writes a versioned, self-describing file (see format.go for the
+// layout): magic number, format version, a JSON header with labels,
+// vocabulary, configuration, training-data fingerprint, metrics and the
+// SHA-256 of the payload, then the weights. Decode bounds every size before
+// trusting it and reports damage as ErrCorrupt, foreign data as ErrFormat and
+// excessive sizes as ErrTooLarge; it never panics on bad input.
+//
+// Only this package imports nlp and gonum; no type of theirs appears in its
+// API.
+package model

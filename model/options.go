@@ -1,0 +1,147 @@
+package model
+
+import "runtime"
+
+// LabelMode says whether a classifier predicts one label per text or a set.
+type LabelMode int
+
+const (
+	// ModeAuto (the zero value) picks ModeMulti when any training example has
+	// a number of labels other than one, ModeSingle otherwise.
+	ModeAuto LabelMode = iota
+	// ModeSingle trains a multinomial (softmax) logistic regression: exactly
+	// one label per text.
+	ModeSingle
+	// ModeMulti trains one-vs-rest logistic regressions with a decision
+	// threshold: any number of labels per text, including none.
+	ModeMulti
+)
+
+// TrainerOptions tunes a Trainer. The zero value, and a nil *TrainerOptions,
+// mean defaults; every field documents its own.
+type TrainerOptions struct {
+	// Seed drives the shuffling of the training data. The same data, options
+	// and seed give a byte-identical model file, whatever Workers is.
+	Seed uint64
+
+	// Epochs is the number of passes of stochastic gradient descent. Zero
+	// picks a number from the data size: 8 up to 20,000 examples, fewer
+	// beyond (3 at 1,000,000), since big sets need fewer passes.
+	Epochs int
+	// L2 is the L2 regularisation strength per example. Zero means 1e-6;
+	// a negative value disables it.
+	L2 float64
+	// LearningRate is the initial SGD step; it decays linearly towards a
+	// tenth of itself. Zero means 1.
+	LearningRate float64
+	// BatchSize is the number of examples per gradient step (whose forward
+	// passes run in parallel). Zero means 32.
+	BatchSize int
+
+	// WordNGrams is the longest word n-gram used as a feature. Zero means 2
+	// (unigrams and bigrams).
+	WordNGrams int
+	// NoCharNGrams disables character n-gram features. By default they are
+	// on: n-grams of CharMin to CharMax characters taken inside word
+	// boundaries (each word padded as "<word>").
+	NoCharNGrams bool
+	// CharMin and CharMax bound the character n-gram lengths. Zero means 2
+	// and 5.
+	CharMin, CharMax int
+	// MinDF is the minimum number of training texts a character n-gram must
+	// occur in to be kept. Word n-grams are always kept. Zero means 2.
+	MinDF int
+
+	// Mode chooses single- or multi-label training; ModeAuto by default.
+	Mode LabelMode
+	// Threshold is the multi-label decision threshold: labels with a
+	// probability at or above it are predicted. Zero means 0.5, or the
+	// tuned value when TuneThreshold is set.
+	Threshold float64
+	// TuneThreshold, for multi-label models, holds out HoldoutFraction of the
+	// training data (a stable split keyed by normalized text, see Split),
+	// trains on the rest, picks the threshold with the best micro-F1 on the
+	// held-out part, then retrains on all the data with that threshold.
+	TuneThreshold bool
+	// HoldoutFraction is the share held out for TuneThreshold. Zero means 0.2.
+	HoldoutFraction float64
+
+	// TopK is the number of labels in Prediction.Ranked. Zero means 5; a
+	// negative value means all labels.
+	TopK int
+	// Workers is the number of goroutines used for vectorizing and training.
+	// Zero means runtime.GOMAXPROCS(0). It never changes the result.
+	Workers int
+	// CreatedBy is recorded in the model file. Empty means "moodfood/model".
+	CreatedBy string
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o *TrainerOptions) withDefaults() TrainerOptions {
+	var d TrainerOptions
+	if o != nil {
+		d = *o
+	}
+	if d.L2 == 0 {
+		d.L2 = 1e-6
+	} else if d.L2 < 0 {
+		d.L2 = 0
+	}
+	if d.LearningRate <= 0 {
+		d.LearningRate = 100
+	}
+	if d.BatchSize <= 0 {
+		d.BatchSize = 32
+	}
+	if d.WordNGrams <= 0 {
+		d.WordNGrams = 2
+	}
+	if d.CharMin <= 0 {
+		d.CharMin = 2
+	}
+	if d.CharMax <= 0 {
+		d.CharMax = 5
+	}
+	if d.CharMax < d.CharMin {
+		d.CharMax = d.CharMin
+	}
+	if d.MinDF <= 0 {
+		d.MinDF = 2
+	}
+	if d.HoldoutFraction <= 0 || d.HoldoutFraction >= 1 {
+		d.HoldoutFraction = 0.2
+	}
+	if d.TopK == 0 {
+		d.TopK = 5
+	}
+	if d.Workers <= 0 {
+		d.Workers = runtime.GOMAXPROCS(0)
+	}
+	if d.CreatedBy == "" {
+		d.CreatedBy = "moodfood/model"
+	}
+	return d
+}
+
+// tokens returns the feature definition the options ask for.
+func (o *TrainerOptions) tokens() tokenConfig {
+	c := tokenConfig{WordNGrams: o.WordNGrams}
+	if !o.NoCharNGrams {
+		c.CharMin, c.CharMax = o.CharMin, o.CharMax
+	}
+	return c
+}
+
+// autoEpochs is the default number of epochs for n examples.
+func autoEpochs(n int) int {
+	switch {
+	case n <= 20_000:
+		return 6
+	case n <= 100_000:
+		return 6
+	case n <= 300_000:
+		return 4
+	default:
+		return 3
+	}
+}

@@ -1,0 +1,67 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash/fnv"
+	"slices"
+	"strings"
+)
+
+// InHoldout reports whether key falls in the held-out share fraction of a
+// stable split: the FNV-1a 64-bit hash of key, read as a number in [0, 1),
+// is below fraction. The answer for a key never changes as data grows.
+func InHoldout(key string, fraction float64) bool {
+	if fraction <= 0 {
+		return false
+	}
+	if fraction >= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return float64(h.Sum64()>>11)/(1<<53) < fraction
+}
+
+// NormalizeKey is the default split key: text lower-cased, with runs of
+// white space collapsed to one space and trimmed.
+func NormalizeKey(text string) string {
+	return strings.Join(strings.Fields(strings.ToLower(text)), " ")
+}
+
+// Split divides data into a training part and a held-out part of about
+// fraction of it, by InHoldout(key(text)). key nil means NormalizeKey, so
+// duplicates up to case and spacing land on the same side. Order is kept.
+func Split(data []Example, fraction float64, key func(string) string) (train, holdout []Example) {
+	if key == nil {
+		key = NormalizeKey
+	}
+	for _, ex := range data {
+		if InHoldout(key(ex.Text), fraction) {
+			holdout = append(holdout, ex)
+		} else {
+			train = append(train, ex)
+		}
+	}
+	return train, holdout
+}
+
+// Fingerprint is the hex SHA-256 of the canonical form of data: one line per
+// example, "text" 0x1f "label" 0x1e "label"... with each example's labels
+// sorted, lines sorted. It does not depend on the order of examples or of
+// labels within an example.
+func Fingerprint(data []Example) string {
+	lines := make([]string, len(data))
+	for i, ex := range data {
+		ls := slices.Clone(ex.Labels)
+		slices.Sort(ls)
+		lines[i] = ex.Text + "\x1f" + strings.Join(ls, "\x1e")
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,474 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"gonum.org/v1/gonum/floats"
+)
+
+// MaxLabelBytes is the longest label accepted.
+const MaxLabelBytes = 256
+
+// Trainer fits classifiers. A Trainer holds only its options: it is safe for
+// concurrent use, and concurrent Train calls are independent.
+type Trainer struct {
+	opts TrainerOptions
+}
+
+// NewTrainer returns a Trainer with the given options; nil means defaults.
+func NewTrainer(opts *TrainerOptions) *Trainer {
+	return &Trainer{opts: opts.withDefaults()}
+}
+
+// Train fits a classifier on data. It checks ctx once per epoch and returns
+// ctx.Err() when it is done. progress, if not nil, is called synchronously
+// with each stage and epoch.
+//
+// Labels are opaque strings (any valid UTF-8 without control characters, up
+// to MaxLabelBytes); others give ErrLabel. Examples whose text has no token
+// (empty, whitespace or punctuation only) are skipped and counted in
+// Info.Skipped; if none is left Train returns ErrEmpty. Single-label data
+// needs two distinct labels (ErrOneLabel). Multi-label examples with no label
+// are kept as negatives for every label.
+func (t *Trainer) Train(ctx context.Context, data []Example, progress func(Progress)) (*Classifier, error) {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	o := t.opts
+	if len(data) == 0 {
+		return nil, ErrEmpty
+	}
+	multi := o.Mode == ModeMulti
+	for i, ex := range data {
+		for _, l := range ex.Labels {
+			if err := checkLabel(l); err != nil {
+				return nil, fmt.Errorf("%w: example %d: %q", err, i, truncate(l, 64))
+			}
+		}
+		if len(ex.Labels) != 1 {
+			switch o.Mode {
+			case ModeAuto:
+				multi = true
+			case ModeSingle:
+				return nil, fmt.Errorf("%w: example %d has %d labels, single-label mode needs 1", ErrLabel, i, len(ex.Labels))
+			}
+		}
+	}
+	cfg := o.tokens()
+	kept := make([]Example, 0, len(data))
+	var buf []byte
+	for _, ex := range data {
+		var we int
+		buf, we = normalize(buf, ex.Text, false)
+		if we <= 1 {
+			continue
+		}
+		kept = append(kept, ex)
+	}
+	skipped := len(data) - len(kept)
+	if len(kept) == 0 {
+		return nil, ErrEmpty
+	}
+	labelSet := map[string]bool{}
+	for _, ex := range kept {
+		for _, l := range ex.Labels {
+			labelSet[l] = true
+		}
+	}
+	labels := make([]string, 0, len(labelSet))
+	for l := range labelSet {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	if (!multi && len(labels) < 2) || len(labels) == 0 {
+		return nil, fmt.Errorf("%w: found %d", ErrOneLabel, len(labels))
+	}
+
+	threshold := o.Threshold
+	if threshold <= 0 || threshold >= 1 {
+		threshold = 0.5
+	}
+	if multi && o.TuneThreshold && o.Threshold == 0 {
+		train, hold := Split(kept, o.HoldoutFraction, nil)
+		if len(train) > 0 && len(hold) > 0 {
+			c, err := t.fit(ctx, train, labels, true, threshold, cfg, progress)
+			if err != nil {
+				return nil, err
+			}
+			threshold = tuneThreshold(c, hold)
+		}
+	}
+	c, err := t.fit(ctx, kept, labels, multi, threshold, cfg, progress)
+	if err != nil {
+		return nil, err
+	}
+	c.info.Fingerprint = Fingerprint(data)
+	c.info.Skipped = skipped
+	return c, nil
+}
+
+// checkLabel validates one label.
+func checkLabel(l string) error {
+	if l == "" || len(l) > MaxLabelBytes || !utf8.ValidString(l) {
+		return ErrLabel
+	}
+	for _, r := range l {
+		if unicode.IsControl(r) {
+			return ErrLabel
+		}
+	}
+	return nil
+}
+
+// tuneThreshold returns the decision threshold in 0.05..0.95 with the best
+// micro-F1 of c on hold (the smallest on ties).
+func tuneThreshold(c *Classifier, hold []Example) float64 {
+	K := c.k()
+	li := map[string]int{}
+	for k, l := range c.labels {
+		li[l] = k
+	}
+	type cand struct{ tp, fp, fn int }
+	ths := make([]float64, 0, 19)
+	for i := 1; i <= 19; i++ {
+		ths = append(ths, float64(i)*0.05)
+	}
+	counts := make([]cand, len(ths))
+	s := c.getScratch()
+	truth := make([]bool, K)
+	for _, ex := range hold {
+		c.scores(ex.Text, s)
+		clear(truth)
+		for _, l := range ex.Labels {
+			if k, ok := li[l]; ok {
+				truth[k] = true
+			}
+		}
+		for i, th := range ths {
+			for k := range K {
+				pred := s.scores[k] >= th
+				switch {
+				case pred && truth[k]:
+					counts[i].tp++
+				case pred:
+					counts[i].fp++
+				case truth[k]:
+					counts[i].fn++
+				}
+			}
+		}
+	}
+	c.pool.Put(s)
+	best, bestF := 0.5, -1.0
+	for i, th := range ths {
+		cc := counts[i]
+		f := 0.0
+		if d := 2*cc.tp + cc.fp + cc.fn; d > 0 {
+			f = float64(2*cc.tp) / float64(d)
+		}
+		if f > bestF+1e-12 {
+			best, bestF = th, f
+		}
+	}
+	return best
+}
+
+// fit vectorizes the data and trains the linear model.
+func (t *Trainer) fit(ctx context.Context, data []Example, labels []string, multi bool, threshold float64,
+	cfg tokenConfig, progress func(Progress)) (*Classifier, error) {
+	o := t.opts
+	progress(Progress{Stage: "vectorize"})
+	texts := make([]string, len(data))
+	for i, ex := range data {
+		texts[i] = ex.Text
+	}
+	vec, X := buildFeatures(texts, cfg, o.MinDF, o.Workers)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	li := make(map[string]int32, len(labels))
+	for k, l := range labels {
+		li[l] = int32(k)
+	}
+	// targets: CSR-like label lists per example
+	yptr := make([]int32, len(data)+1)
+	var ys []int32
+	for i, ex := range data {
+		for _, l := range ex.Labels {
+			ys = append(ys, li[l])
+		}
+		yptr[i+1] = int32(len(ys))
+	}
+	epochs := o.Epochs
+	if epochs <= 0 {
+		epochs = autoEpochs(len(data))
+	}
+	c := &Classifier{
+		vec:    *vec,
+		labels: labels,
+		multi:  multi,
+	}
+	sgd := &sgdState{
+		X: X, yptr: yptr, ys: ys, K: len(labels), V: len(vec.terms), multi: multi,
+		l2: o.L2, rate: o.LearningRate, batch: o.BatchSize, workers: o.Workers,
+	}
+	if err := sgd.run(ctx, epochs, o.Seed, progress); err != nil {
+		return nil, err
+	}
+	c.w, c.b = sgd.w, sgd.b
+	c.info = Info{
+		FormatVersion: formatVersion,
+		MultiLabel:    multi,
+		VocabSize:     len(vec.terms),
+		NTrain:        len(data),
+		CreatedBy:     o.CreatedBy,
+		Config: Config{
+			WordNGrams: cfg.WordNGrams, CharMin: cfg.CharMin, CharMax: cfg.CharMax, MinDF: o.MinDF,
+			Epochs: epochs, L2: o.L2, Rate: o.LearningRate, BatchSize: o.BatchSize, Seed: o.Seed,
+			Threshold: threshold, TopK: o.TopK,
+		},
+	}
+	if !multi {
+		c.info.Config.Threshold = 0
+	}
+	return c, nil
+}
+
+// buildFeatures fits the vocabulary (nlp.CountVectoriser) and the IDF
+// weights (nlp.TfidfTransformer), prunes rare character n-grams, and returns
+// the fitted vectorizer with the TF-IDF training matrix built by the fast
+// path.
+func buildFeatures(texts []string, cfg tokenConfig, minDF, workers int) (*vectorizer, *csr) {
+	terms := fitVocabulary(texts, cfg, workers)
+	full := &vectorizer{cfg: cfg, terms: terms, index: make(map[string]int32, len(terms))}
+	for i, t := range terms {
+		full.index[t] = int32(i)
+	}
+	X := countMatrix(texts, full, workers)
+	// document frequencies, then pruning of rare character n-grams
+	df := make([]int32, len(terms))
+	for _, f := range X.idx {
+		df[f]++
+	}
+	remap := make([]int32, len(terms))
+	var keptTerms []string
+	for i, t := range terms {
+		if t[0] == ' ' || int(df[i]) >= minDF {
+			remap[i] = int32(len(keptTerms))
+			keptTerms = append(keptTerms, t)
+		} else {
+			remap[i] = -1
+		}
+	}
+	full = nil
+	n := 0
+	var start int64
+	for r := 0; r < X.rows(); r++ {
+		a, b := start, X.ptr[r+1]
+		for k := a; k < b; k++ {
+			if f := remap[X.idx[k]]; f >= 0 {
+				X.idx[n], X.val[n] = f, X.val[k]
+				n++
+			}
+		}
+		start = b
+		X.ptr[r+1] = int64(n)
+	}
+	X.idx, X.val = slices.Clip(X.idx[:n]), slices.Clip(X.val[:n])
+	vec := newVectorizer(cfg, keptTerms, nil)
+	vec.idf = fitIDF(X, len(keptTerms))
+	// weigh rows in place
+	var cnt []float64
+	for r := 0; r < X.rows(); r++ {
+		idx, val := X.row(r)
+		cnt = cnt[:0]
+		for _, v := range val {
+			cnt = append(cnt, float64(v))
+		}
+		weigh(idx, cnt, vec.idf, vec.nWords)
+		for k := range val {
+			val[k] = float32(cnt[k])
+		}
+	}
+	return vec, X
+}
+
+// sgdState is the mini-batch SGD trainer for both model kinds.
+//
+// The weights are kept as w = scale * v so that L2 decay costs O(1) per
+// step. Each mini-batch's forward passes run in parallel on a frozen w; the
+// update is applied sequentially in example order, so the result does not
+// depend on the number of workers. Gradient entries below 1e-4 in magnitude
+// are skipped (most labels of a confident softmax), which makes the update
+// nearly as sparse as the input.
+type sgdState struct {
+	X       *csr
+	yptr    []int32
+	ys      []int32
+	K, V    int
+	multi   bool
+	l2      float64
+	rate    float64
+	batch   int
+	workers int
+
+	w     []float64
+	b     []float64
+	scale float64
+}
+
+const gradEps = 1e-4
+
+func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress func(Progress)) error {
+	n := s.X.rows()
+	K := s.K
+	s.w = make([]float64, s.V*K)
+	s.b = make([]float64, K)
+	s.scale = 1
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	B := s.batch
+	grads := make([]float64, B*K)
+	losses := make([]float64, B)
+	totalSteps := epochs * ((n + B - 1) / B)
+	step := 0
+	workers := max(1, min(s.workers, B))
+	for ep := 1; ep <= epochs; ep++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rng := rand.New(rand.NewPCG(seed, uint64(ep)))
+		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		var epochLoss float64
+		for lo := 0; lo < n; lo += B {
+			hi := min(lo+B, n)
+			batch := perm[lo:hi]
+			// forward, in parallel over the batch
+			if workers > 1 && len(batch) > 1 {
+				var wg sync.WaitGroup
+				for w := 1; w < workers; w++ {
+					a, b := w*len(batch)/workers, (w+1)*len(batch)/workers
+					wg.Go(func() { s.forward(batch, a, b, grads, losses) })
+				}
+				s.forward(batch, 0, len(batch)/workers, grads, losses)
+				wg.Wait()
+			} else {
+				s.forward(batch, 0, len(batch), grads, losses)
+			}
+			for i := range batch {
+				epochLoss += losses[i]
+			}
+			// learning rate: linear decay to a tenth
+			frac := float64(step) / float64(totalSteps)
+			lr := s.rate * (1 - 0.9*frac)
+			step++
+			// update, in parallel over label ranges, examples in order
+			g := lr / float64(len(batch))
+			if workers > 1 && s.K >= 2*workers {
+				var wg sync.WaitGroup
+				for w := 1; w < workers; w++ {
+					k0, k1 := w*K/workers, (w+1)*K/workers
+					wg.Go(func() { s.backward(batch, grads, g, k0, k1) })
+				}
+				s.backward(batch, grads, g, 0, K/workers)
+				wg.Wait()
+			} else {
+				s.backward(batch, grads, g, 0, K)
+			}
+			if s.l2 > 0 {
+				s.scale *= 1 - lr*s.l2
+				if s.scale < 1e-3 {
+					floats.Scale(s.scale, s.w)
+					s.scale = 1
+				}
+			}
+		}
+		progress(Progress{Stage: "fit", Epoch: ep, Epochs: epochs, Loss: epochLoss / float64(n)})
+	}
+	if s.scale != 1 {
+		floats.Scale(s.scale, s.w)
+		s.scale = 1
+	}
+	return nil
+}
+
+// backward applies the gradient step of a batch to labels k0..k1-1.
+func (s *sgdState) backward(batch []int, grads []float64, g float64, k0, k1 int) {
+	K := s.K
+	inv := g / s.scale
+	w := s.w
+	for i, r := range batch {
+		gr := grads[i*K+k0 : i*K+k1]
+		idx, val := s.X.row(r)
+		active := 0
+		for _, v := range gr {
+			if v > gradEps || v < -gradEps {
+				active++
+			}
+		}
+		if active*4 > len(gr) {
+			for j, f := range idx {
+				o := int(f)*K + k0
+				floats.AddScaled(w[o:o+len(gr)], -inv*float64(val[j]), gr)
+			}
+		} else if active > 0 {
+			for k, v := range gr {
+				if v > gradEps || v < -gradEps {
+					a := -inv * v
+					for j, f := range idx {
+						w[int(f)*K+k0+k] += a * float64(val[j])
+					}
+				}
+			}
+		}
+		floats.AddScaled(s.b[k0:k1], -g, gr)
+	}
+}
+
+// forward computes, for batch[a:b], the gradient of the loss with respect to
+// the scores (p - y) into grads and the loss into losses.
+func (s *sgdState) forward(batch []int, a, b int, grads, losses []float64) {
+	K := s.K
+	for i := a; i < b; i++ {
+		r := batch[i]
+		z := grads[i*K : i*K+K]
+		clear(z)
+		idx, val := s.X.row(r)
+		for j, f := range idx {
+			floats.AddScaled(z, float64(val[j]), s.w[int(f)*K:int(f)*K+K])
+		}
+		if s.scale != 1 {
+			floats.Scale(s.scale, z)
+		}
+		floats.Add(z, s.b)
+		ys := s.ys[s.yptr[r]:s.yptr[r+1]]
+		if s.multi {
+			var loss float64
+			for k := range z {
+				p := sigmoid(z[k])
+				y := 0.0
+				if slices.Contains(ys, int32(k)) {
+					y = 1
+				}
+				loss -= y*math.Log(max(p, 1e-15)) + (1-y)*math.Log(max(1-p, 1e-15))
+				z[k] = p - y
+			}
+			losses[i] = loss
+			continue
+		}
+		y := ys[0]
+		softmax(z) // z now holds the probabilities
+		losses[i] = -math.Log(max(z[y], 1e-15))
+		z[y] -= 1
+	}
+}

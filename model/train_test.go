@@ -1,0 +1,275 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// toy is a small single-label data set.
+func toy() []Example {
+	var out []Example
+	add := func(label string, texts ...string) {
+		for _, t := range texts {
+			out = append(out, Example{Text: t, Labels: []string{label}})
+		}
+	}
+	add("hungry", "I'm so hungry", "what should I eat", "I am starving", "need food now", "hungry hungry", "feed me something", "what's for dinner", "I could eat a horse")
+	add("sad", "I feel sad", "feeling down today", "I am so sad", "I'm depressed", "sad and lonely", "cheer me up please", "feeling blue", "I want to cry")
+	add("happy", "I'm so happy", "great day today", "feeling happy", "I am joyful", "happy happy joy", "life is good", "what a wonderful day", "I feel great")
+	return out
+}
+
+// toyMulti is a small multi-label data set, with unlabelled examples.
+func toyMulti() []Example {
+	var out []Example
+	for i := range 12 {
+		out = append(out,
+			Example{Text: fmt.Sprintf("book a room for %d nights", i+1), Labels: []string{"booking"}},
+			Example{Text: fmt.Sprintf("cancel my room booking %d", i), Labels: []string{"booking", "cancel"}},
+			Example{Text: fmt.Sprintf("cancel the spa appointment %d", i), Labels: []string{"cancel", "spa"}},
+			Example{Text: fmt.Sprintf("is the spa open at %d", i), Labels: []string{"spa"}},
+			Example{Text: fmt.Sprintf("we arrive at %d pm", i), Labels: nil},
+		)
+	}
+	return out
+}
+
+func mustTrain(t testing.TB, opts *TrainerOptions, data []Example) *Classifier {
+	t.Helper()
+	c, err := NewTrainer(opts).Train(context.Background(), data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTrainer_Train(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		var stages []string
+		c, err := NewTrainer(nil).Train(context.Background(), toy(), func(p Progress) {
+			stages = append(stages, fmt.Sprintf("%s %d/%d", p.Stage, p.Epoch, p.Epochs))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"happy", "hungry", "sad"}; !slices.Equal(c.Labels(), want) {
+			t.Errorf("Labels = %q, want %q", c.Labels(), want)
+		}
+		if stages[0] != "vectorize 0/0" || stages[len(stages)-1] != fmt.Sprintf("fit %d/%d", autoEpochs(24), autoEpochs(24)) {
+			t.Errorf("progress = %q", stages)
+		}
+		in := c.Info()
+		if in.MultiLabel || in.NTrain != 24 || in.VocabSize == 0 || in.Fingerprint != Fingerprint(toy()) || in.FormatVersion != formatVersion {
+			t.Errorf("Info = %+v", in)
+		}
+		for _, tt := range []struct{ text, want string }{
+			{"I am really hungry", "hungry"}, {"so sad today", "sad"}, {"happy day", "happy"},
+		} {
+			if p := c.Predict(tt.text); p.Label != tt.want {
+				t.Errorf("Predict(%q) = %+v, want %s", tt.text, p, tt.want)
+			}
+		}
+	})
+	errTests := []struct {
+		name string
+		opts *TrainerOptions
+		data []Example
+		want error
+	}{
+		{"ErrEmpty/nil", nil, nil, ErrEmpty},
+		{"ErrEmpty/whitespace only", nil, []Example{{" ", []string{"a"}}, {"?!", []string{"b"}}}, ErrEmpty},
+		{"ErrOneLabel", nil, []Example{{"hello", []string{"a"}}, {"world", []string{"a"}}}, ErrOneLabel},
+		{"ErrOneLabel/multi none", nil, []Example{{"hello", nil}, {"world", nil}}, ErrOneLabel},
+		{"ErrLabel/empty", nil, []Example{{"hello", []string{""}}, {"world", []string{"b"}}}, ErrLabel},
+		{"ErrLabel/control", nil, []Example{{"hello", []string{"a\nb"}}, {"world", []string{"b"}}}, ErrLabel},
+		{"ErrLabel/invalid utf-8", nil, []Example{{"hello", []string{"a\xff"}}, {"world", []string{"b"}}}, ErrLabel},
+		{"ErrLabel/too long", nil, []Example{{"hello", []string{strings.Repeat("x", MaxLabelBytes+1)}}, {"world", []string{"b"}}}, ErrLabel},
+		{"ErrLabel/single forced", &TrainerOptions{Mode: ModeSingle}, toyMulti(), ErrLabel},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewTrainer(tt.opts).Train(context.Background(), tt.data, nil)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("Canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := NewTrainer(nil).Train(ctx, toy(), nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("CanceledMidway", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, err := NewTrainer(&TrainerOptions{Epochs: 5}).Train(ctx, toy(), func(p Progress) {
+			if p.Epoch == 2 {
+				cancel()
+			}
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("SkipsEmptyTexts", func(t *testing.T) {
+		data := append(toy(), Example{"   ", []string{"sad"}}, Example{"", []string{"happy"}})
+		c := mustTrain(t, nil, data)
+		if in := c.Info(); in.Skipped != 2 || in.NTrain != 24 {
+			t.Errorf("Skipped %d NTrain %d", in.Skipped, in.NTrain)
+		}
+	})
+	t.Run("OddLabels", func(t *testing.T) {
+		data := toy()
+		for i := range data {
+			data[i].Labels = []string{map[string]string{"hungry": "faim/ \"ü\" 🍕", "sad": "sad label", "happy": "😀"}[data[i].Labels[0]]}
+		}
+		c := mustTrain(t, nil, data)
+		var buf bytes.Buffer
+		if err := c.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Decode(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := d.Predict("so hungry"); p.Label != "faim/ \"ü\" 🍕" {
+			t.Errorf("Predict = %+v", p)
+		}
+	})
+}
+
+func TestTrainer_Deterministic(t *testing.T) {
+	encode := func(opts *TrainerOptions, data []Example) []byte {
+		var buf bytes.Buffer
+		if err := mustTrain(t, opts, data).Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, data := range [][]Example{toy(), toyMulti()} {
+		a := encode(&TrainerOptions{Seed: 7, Workers: 1}, data)
+		b := encode(&TrainerOptions{Seed: 7, Workers: 2}, data)
+		c := encode(&TrainerOptions{Seed: 7, Workers: 3}, data)
+		if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
+			t.Error("same data, options and seed gave different files")
+		}
+		if d := encode(&TrainerOptions{Seed: 8}, data); bytes.Equal(a, d) {
+			t.Error("a different seed gave the same file")
+		}
+	}
+}
+
+func TestTrainer_MultiLabel(t *testing.T) {
+	data := toyMulti()
+	c := mustTrain(t, nil, data)
+	in := c.Info()
+	if !in.MultiLabel || in.Config.Threshold != 0.5 {
+		t.Fatalf("Info = %+v", in)
+	}
+	p := c.Predict("cancel my room booking please")
+	if !slices.Equal(p.Labels, []string{"booking", "cancel"}) {
+		t.Errorf("Predict = %+v", p)
+	}
+	if p := c.Predict("we arrive at 9 pm"); len(p.Labels) != 0 {
+		t.Errorf("no-intent text got %+v", p)
+	}
+	r := Evaluate(c, data, nil)
+	if !r.MultiLabel || r.MicroF1 < 0.9 {
+		t.Errorf("training-set report %+v", r)
+	}
+
+	tuned := mustTrain(t, &TrainerOptions{TuneThreshold: true}, data)
+	if th := tuned.Info().Config.Threshold; th <= 0 || th >= 1 {
+		t.Errorf("tuned threshold %v", th)
+	}
+	fixed := mustTrain(t, &TrainerOptions{TuneThreshold: true, Threshold: 0.3}, data)
+	if th := fixed.Info().Config.Threshold; th != 0.3 {
+		t.Errorf("explicit threshold %v", th)
+	}
+	// forcing multi-label on single-label data
+	m := mustTrain(t, &TrainerOptions{Mode: ModeMulti}, toy())
+	if !m.Info().MultiLabel {
+		t.Error("ModeMulti ignored")
+	}
+}
+
+func TestClassifier_Predict(t *testing.T) {
+	c := mustTrain(t, &TrainerOptions{TopK: 2}, toy())
+	p := c.Predict("I am hungry")
+	if len(p.Ranked) != 2 || p.Ranked[0].Label != p.Label || p.Ranked[0].Prob != p.Confidence || p.Ranked[0].Prob < p.Ranked[1].Prob {
+		t.Errorf("Predict = %+v", p)
+	}
+	if !slices.Equal(p.Labels, []string{p.Label}) {
+		t.Errorf("Labels = %q", p.Labels)
+	}
+	all := mustTrain(t, &TrainerOptions{TopK: -1}, toy()).Predict("I am hungry")
+	var sum float64
+	for _, s := range all.Ranked {
+		sum += s.Prob
+	}
+	if len(all.Ranked) != 3 || math.Abs(sum-1) > 1e-9 {
+		t.Errorf("TopK -1: %+v (sum %v)", all, sum)
+	}
+	// bad input never panics and still gives a label
+	for _, text := range []string{"", "   ", "\xff\xfe", "zzzz qqqq", strings.Repeat("hungry ", 20000)} {
+		if p := c.Predict(text); p.Label == "" || math.IsNaN(p.Confidence) {
+			t.Errorf("Predict(%.20q) = %+v", text, p)
+		}
+	}
+	// PredictBatch is Predict in order
+	texts := []string{"sad", "hungry", "", "happy day"}
+	batch := c.PredictBatch(texts)
+	for i, text := range texts {
+		if one := c.Predict(text); fmt.Sprint(one) != fmt.Sprint(batch[i]) {
+			t.Errorf("PredictBatch[%d] = %+v, Predict = %+v", i, batch[i], one)
+		}
+	}
+}
+
+func TestClassifier_Concurrent(t *testing.T) {
+	c := mustTrain(t, nil, toy())
+	texts := []string{"I am hungry", "so sad", "happy happy", "", "what's for dinner"}
+	want := c.PredictBatch(texts)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				k := (g + i) % len(texts)
+				if got := c.Predict(texts[k]); fmt.Sprint(got) != fmt.Sprint(want[k]) {
+					t.Errorf("concurrent Predict(%q) = %+v, want %+v", texts[k], got, want[k])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestClassifier_PredictAllocs(t *testing.T) {
+	c := mustTrain(t, &TrainerOptions{TopK: 3}, toy())
+	c.Predict("warm up the pool")
+	allocs := testing.AllocsPerRun(100, func() { c.Predict("I am so hungry, what should I eat tonight?") })
+	// Ranked and Labels: two allocations, whatever the text.
+	if allocs > 2 {
+		t.Errorf("Predict allocates %v times per call, want <= 2", allocs)
+	}
+}
+
+func TestClassifier_OOV(t *testing.T) {
+	c := mustTrain(t, nil, toy())
+	if u, n := c.OOV("I am hungry for zorblax"); u != 1 || n != 5 {
+		t.Errorf("OOV = %d/%d, want 1/5", u, n)
+	}
+	if u, n := c.OOV(""); u != 0 || n != 0 {
+		t.Errorf("OOV(\"\") = %d/%d", u, n)
+	}
+}

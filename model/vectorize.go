@@ -1,0 +1,337 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/james-bowman/nlp"
+	"github.com/james-bowman/sparse"
+)
+
+// vectorizer is the fitted feature map: vocabulary and IDF weights. A vector
+// is computed as v[t] = (1 + ln count(t)) * idf[t], then L2-normalized.
+// It is immutable after fitting and safe for concurrent use.
+type vectorizer struct {
+	cfg   tokenConfig
+	terms []string         // feature index -> term, sorted
+	index map[string]int32 // term -> feature index
+	idf   []float64
+	// nWords is the number of word features: they sort first, since they
+	// start with a space.
+	nWords int32
+}
+
+// newVectorizer indexes terms (sorted, distinct) for cfg.
+func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
+	v := &vectorizer{cfg: cfg, terms: terms, idf: idf, index: make(map[string]int32, len(terms))}
+	for i, t := range terms {
+		v.index[t] = int32(i)
+		if t[0] == ' ' {
+			v.nWords = int32(i + 1)
+		}
+	}
+	return v
+}
+
+// scratch is the per-call working memory of the fast path.
+type scratch struct {
+	buf    []byte
+	starts []int
+	idx    []int32   // distinct features of the current text, first-seen order
+	cnt    []float64 // their counts, then their final values
+	table  []int32   // open-addressing set: feature -> position in idx, -1 empty
+	scores []float64
+	order  []int
+}
+
+func newScratch() *scratch {
+	t := make([]int32, 256)
+	for i := range t {
+		t[i] = -1
+	}
+	return &scratch{table: t}
+}
+
+// features fills s.idx / s.cnt with the distinct known features of text and
+// their raw counts. It allocates nothing once s has warmed up.
+func (v *vectorizer) features(text string, s *scratch) {
+	s.buf, _ = normalize(s.buf, text, v.cfg.CharMin > 0)
+	buf := s.buf
+	wordEnd := 0
+	// recover wordEnd: the word part ends at the first '<' (or the end)
+	wordEnd = len(buf)
+	for i, c := range buf {
+		if c == '<' {
+			wordEnd = i
+			break
+		}
+	}
+	s.idx = s.idx[:0]
+	s.cnt = s.cnt[:0]
+	// size the table for the worst case so that it stays at most half full
+	need := min(2*len(buf)*(1+max(v.cfg.CharMax-v.cfg.CharMin+1, v.cfg.WordNGrams)), 2*len(v.terms)+2)
+	if len(s.table) < need {
+		n := len(s.table)
+		for n < need {
+			n *= 2
+		}
+		s.table = make([]int32, n)
+		for i := range s.table {
+			s.table[i] = -1
+		}
+	}
+	mask := uint32(len(s.table) - 1)
+	table := s.table
+	s.starts = spans(buf, wordEnd, v.cfg, s.starts, func(i, j int) {
+		f, ok := v.index[string(buf[i:j])]
+		if !ok {
+			return
+		}
+		h := (uint32(f) * 0x9E3779B1) & mask
+		for {
+			p := table[h]
+			if p < 0 {
+				table[h] = int32(len(s.idx))
+				s.idx = append(s.idx, f)
+				s.cnt = append(s.cnt, 1)
+				return
+			}
+			if s.idx[p] == f {
+				s.cnt[p]++
+				return
+			}
+			h = (h + 1) & mask
+		}
+	})
+	// reset the table entries we used
+	for _, f := range s.idx {
+		h := (uint32(f) * 0x9E3779B1) & mask
+		for table[h] >= 0 {
+			table[h] = -1
+			h = (h + 1) & mask
+		}
+	}
+}
+
+// vector computes the TF-IDF vector of text into s.idx / s.cnt (feature
+// indices in first-seen order, values L2-normalized). Features with a zero
+// weight are dropped.
+func (v *vectorizer) vector(text string, s *scratch) {
+	v.features(text, s)
+	weigh(s.idx, s.cnt, v.idf, v.nWords)
+	n := 0
+	for k, f := range s.idx {
+		if s.cnt[k] != 0 {
+			s.idx[n], s.cnt[n] = f, s.cnt[k]
+			n++
+		}
+	}
+	s.idx, s.cnt = s.idx[:n], s.cnt[:n]
+}
+
+// weigh turns raw counts into sublinear TF-IDF values: x = (1 + ln c) * idf.
+// The word-feature block (indices below nWords) and the character n-gram
+// block are L2-normalized separately, then the whole vector is L2-normalized,
+// so each non-empty block carries the same weight (1/sqrt 2 each when both
+// are present), whatever their sizes: a text has many more character n-grams
+// than words.
+func weigh(idx []int32, cnt []float64, idf []float64, nWords int32) {
+	var ssw, ssc float64
+	for k, f := range idx {
+		x := (1 + math.Log(cnt[k])) * idf[f]
+		cnt[k] = x
+		if f < nWords {
+			ssw += x * x
+		} else {
+			ssc += x * x
+		}
+	}
+	var iw, ic float64
+	switch {
+	case ssw > 0 && ssc > 0:
+		iw, ic = 1/math.Sqrt(2*ssw), 1/math.Sqrt(2*ssc)
+	case ssw > 0:
+		iw = 1 / math.Sqrt(ssw)
+	case ssc > 0:
+		ic = 1 / math.Sqrt(ssc)
+	}
+	for k, f := range idx {
+		if f < nWords {
+			cnt[k] *= iw
+		} else {
+			cnt[k] *= ic
+		}
+	}
+}
+
+// csr is a compact row-major sparse matrix (documents x features).
+type csr struct {
+	ptr []int64
+	idx []int32
+	val []float32
+}
+
+func (m *csr) rows() int { return len(m.ptr) - 1 }
+
+func (m *csr) row(i int) ([]int32, []float32) {
+	a, b := m.ptr[i], m.ptr[i+1]
+	return m.idx[a:b], m.val[a:b]
+}
+
+// fitVocabulary runs nlp.CountVectoriser.Fit with our tokeniser over texts,
+// split in `workers` shards fitted concurrently, and returns the union of
+// their vocabularies, sorted.
+func fitVocabulary(texts []string, cfg tokenConfig, workers int) []string {
+	workers = max(1, min(workers, len(texts)/2000+1))
+	vocabs := make([]map[string]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(texts)/workers, (w+1)*len(texts)/workers
+		wg.Go(func() {
+			cv := &nlp.CountVectoriser{Vocabulary: map[string]int{}, Tokeniser: tokeniser{cfg}}
+			cv.Fit(texts[lo:hi]...)
+			vocabs[w] = cv.Vocabulary
+		})
+	}
+	wg.Wait()
+	union := vocabs[0]
+	for _, v := range vocabs[1:] {
+		for t := range v {
+			union[t] = 0
+		}
+	}
+	terms := make([]string, 0, len(union))
+	for t := range union {
+		terms = append(terms, t)
+	}
+	sort.Strings(terms)
+	return terms
+}
+
+// countMatrix tokenizes every text with the fast path against index and
+// returns raw counts per document, computed concurrently.
+func countMatrix(texts []string, v *vectorizer, workers int) *csr {
+	n := len(texts)
+	workers = max(1, min(workers, n/500+1))
+	type part struct {
+		ptr []int64
+		idx []int32
+		val []float32
+	}
+	parts := make([]part, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Go(func() {
+			s := newScratch()
+			p := part{ptr: make([]int64, 0, hi-lo)}
+			for _, t := range texts[lo:hi] {
+				v.features(t, s)
+				// sort features of the row for locality and determinism
+				sortPairs(s.idx, s.cnt)
+				p.idx = append(p.idx, s.idx...)
+				for _, c := range s.cnt {
+					p.val = append(p.val, float32(c))
+				}
+				p.ptr = append(p.ptr, int64(len(p.idx)))
+			}
+			parts[w] = p
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, p := range parts {
+		total += len(p.idx)
+	}
+	m := &csr{ptr: make([]int64, 1, n+1), idx: make([]int32, 0, total), val: make([]float32, 0, total)}
+	for w := range parts {
+		off := int64(len(m.idx))
+		for _, e := range parts[w].ptr {
+			m.ptr = append(m.ptr, off+e)
+		}
+		m.idx = append(m.idx, parts[w].idx...)
+		m.val = append(m.val, parts[w].val...)
+		parts[w] = part{}
+	}
+	return m
+}
+
+// sortPairs sorts idx ascending, permuting val alongside (insertion sort:
+// rows are short).
+func sortPairs(idx []int32, val []float64) {
+	for i := 1; i < len(idx); i++ {
+		f, x := idx[i], val[i]
+		j := i
+		for j > 0 && idx[j-1] > f {
+			idx[j], val[j] = idx[j-1], val[j-1]
+			j--
+		}
+		idx[j], val[j] = f, x
+	}
+}
+
+// maxIDFDocs caps how many documents the nlp.TfidfTransformer is fitted on:
+// its input matrix costs 16 bytes per non-zero, so above this many documents
+// IDF is fitted on a deterministic, evenly spaced sample of them.
+const maxIDFDocs = 250_000
+
+// fitIDF fits an nlp.TfidfTransformer on the term x document count matrix and
+// returns the IDF weights used for features: its weights ln((1+n)/(1+df)),
+// plus one, as scikit-learn's smooth IDF does, so that a term found in every
+// document still counts.
+func fitIDF(m *csr, nFeatures int) []float64 {
+	rows := m.rows()
+	step := 1
+	if rows > maxIDFDocs {
+		step = (rows + maxIDFDocs - 1) / maxIDFDocs
+	}
+	nd := (rows + step - 1) / step
+	// build the terms x docs CSR directly (counting sort by term)
+	ia := make([]int, nFeatures+1)
+	for r := 0; r < rows; r += step {
+		idx, _ := m.row(r)
+		for _, f := range idx {
+			ia[f+1]++
+		}
+	}
+	for i := range nFeatures {
+		ia[i+1] += ia[i]
+	}
+	ja := make([]int, ia[nFeatures])
+	data := make([]float64, ia[nFeatures])
+	pos := slices.Clone(ia[:nFeatures])
+	for r, d := 0, 0; r < rows; r, d = r+step, d+1 {
+		idx, val := m.row(r)
+		for k, f := range idx {
+			ja[pos[f]] = d
+			data[pos[f]] = float64(val[k])
+			pos[f]++
+		}
+	}
+	tf := nlp.NewTfidfTransformer()
+	tf.Fit(sparse.NewCSR(nFeatures, nd, ia, ja, data))
+	return idfWeights(tf, nFeatures)
+}
+
+// idfWeights reads the weights of a fitted transformer by transforming a
+// column of ones.
+func idfWeights(tf *nlp.TfidfTransformer, n int) []float64 {
+	ia := make([]int, n+1)
+	ja := make([]int, n)
+	ones := make([]float64, n)
+	for i := range n {
+		ia[i+1] = i + 1
+		ones[i] = 1
+	}
+	out, err := tf.Transform(sparse.NewCSR(n, 1, ia, ja, ones))
+	w := make([]float64, n)
+	if err != nil {
+		return w
+	}
+	for i := range n {
+		w[i] = out.At(i, 0) + 1
+	}
+	return w
+}
