@@ -446,16 +446,19 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.fail(ctx, "save", err)
 	}
 	run.begin(ctx, "save")
-	var buf bytes.Buffer
-	if err := safeEncode(cand, &buf); err != nil {
-		return run.fail(ctx, "save", err)
-	}
 	man := backup.Manifest{
 		Metrics:            finiteMetrics(ev.candMetrics),
 		DatasetFingerprint: model.Fingerprint(sp.train),
 		Replaces:           dep.version,
 		TrainerConfig:      cfg.TrainerConfig,
 		RunID:              run.rec.RetrainID,
+	}
+	if ms, ok := cand.(interface{ SetMetrics(map[string]float64) }); ok {
+		ms.SetMetrics(man.Metrics) // *model.Classifier carries its metrics in its file
+	}
+	var buf bytes.Buffer
+	if err := safeEncode(cand, &buf); err != nil {
+		return run.fail(ctx, "save", err)
 	}
 	put, err := cfg.Models.Put(ctx, man, &buf)
 	if err != nil {

@@ -1,0 +1,191 @@
+package retrain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/dataset"
+	"moodfood/model"
+	"moodfood/trigger"
+)
+
+// Options tunes Open. A nil *Options and every zero field mean the default in
+// the field's comment; the fields shared with Config mean the same there.
+type Options struct {
+	// Trigger decides when to retrain (nil = trigger.Default(): 30 days since
+	// the last retrain or 50 new samples).
+	Trigger Trigger
+	// Trainer tunes the TF-IDF + logistic regression trainer (nil =
+	// model defaults). It is recorded in each version's manifest.
+	Trainer *model.TrainerOptions
+	// Dataset and Models tune the file stores under ROOT/data and
+	// ROOT/models (nil = defaults; Models.Check defaults to a full
+	// model.Decode of the body).
+	Dataset *dataset.FileStoreOptions
+	Models  *backup.FileStoreOptions
+
+	Gate            Gate
+	HoldoutFraction float64
+	Canaries        []Canary
+	Merge           *dataset.MergeOptions
+	Retention       backup.Policy
+	Notifier        Notifier
+	NotifyTimeout   time.Duration
+	SignalWindow    time.Duration
+	SignalWindows   int
+
+	// Logger receives the library's log (nil = JSON lines appended to
+	// ROOT/data/logs/retrain.log, opened on the first line logged, at
+	// LogLevel).
+	Logger   *slog.Logger
+	LogLevel slog.Leveler
+	Now      func() time.Time
+	// OnEvent and OnProgress are Config's hooks.
+	OnEvent    func(ctx context.Context, e Event)
+	OnProgress func(p Progress)
+}
+
+// Open returns the embedded default over the root directory (DESIGN.md §2):
+// dataset.FileStore on ROOT/data, backup.FileStore on ROOT/models, the model
+// package's trainer, trigger.Default(), the history in
+// ROOT/data/logs/retrain_history.jsonl, the lock in
+// ROOT/data/logs/retrain.lock, the log in ROOT/data/logs/retrain.log and the
+// cron heartbeat ROOT/data/logs/cron_status.json. It creates the directories
+// it needs (0700). Close releases what it opened. Local filesystems only;
+// NFS is unsupported.
+func Open(root string, opts *Options) (*Retrainer, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: open %s: %w", root, err)
+	}
+	logs := filepath.Join(abs, "data", "logs")
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return nil, fmt.Errorf("retrain: open: %w", err)
+	}
+	ds, err := dataset.OpenFileStore(abs, o.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: open: %w", err)
+	}
+	var mo backup.FileStoreOptions
+	if o.Models != nil {
+		mo = *o.Models
+	}
+	if mo.Check == nil {
+		mo.Check = func(r io.Reader) error { _, err := model.Decode(r); return err }
+	}
+	ms, err := backup.OpenFileStore(filepath.Join(abs, "models"), &mo)
+	if err != nil {
+		ds.Close()
+		return nil, fmt.Errorf("retrain: open: %w", err)
+	}
+	var tcfg json.RawMessage
+	if o.Trainer != nil {
+		tcfg, _ = json.Marshal(o.Trainer)
+	} else {
+		tcfg = json.RawMessage("{}")
+	}
+	logFile := &lazyFile{path: filepath.Join(logs, "retrain.log")}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: o.LogLevel}))
+	}
+	trig := o.Trigger
+	if trig == nil {
+		trig = trigger.Default()
+	}
+	r, err := New(Config{
+		Trigger:         trig,
+		Data:            ds,
+		Trainer:         &modelTrainer{t: model.NewTrainer(o.Trainer)},
+		Models:          ms,
+		Notifier:        o.Notifier,
+		Gate:            o.Gate,
+		HoldoutFraction: o.HoldoutFraction,
+		Canaries:        o.Canaries,
+		Merge:           o.Merge,
+		Retention:       o.Retention,
+		TrainerConfig:   tcfg,
+		HistoryPath:     filepath.Join(logs, "retrain_history.jsonl"),
+		LockPath:        filepath.Join(logs, "retrain.lock"),
+		CronStatusPath:  filepath.Join(logs, "cron_status.json"),
+		SignalWindow:    o.SignalWindow,
+		SignalWindows:   o.SignalWindows,
+		NotifyTimeout:   o.NotifyTimeout,
+		Logger:          logger,
+		Now:             o.Now,
+		OnEvent:         o.OnEvent,
+		OnProgress:      o.OnProgress,
+	})
+	if err != nil {
+		ms.Close()
+		ds.Close()
+		return nil, err
+	}
+	r.closers = []io.Closer{logFile, ds, ms}
+	return r, nil
+}
+
+// modelTrainer adapts *model.Trainer and model.Decode to Trainer.
+type modelTrainer struct{ t *model.Trainer }
+
+func (m *modelTrainer) Train(ctx context.Context, data []model.Example, progress func(model.Progress)) (Classifier, error) {
+	c, err := m.t.Train(ctx, data, progress)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (m *modelTrainer) Decode(r io.Reader) (Classifier, error) {
+	c, err := model.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lazyFile is an append-only log file opened on the first write, so that a
+// Retrainer that logs nothing (a dry run) creates nothing.
+type lazyFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f, l.err = nil, errors.New("retrain: log closed")
+	return err
+}
