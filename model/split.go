@@ -9,8 +9,9 @@ import (
 )
 
 // InHoldout reports whether key falls in the held-out share fraction of a
-// stable split: the FNV-1a 64-bit hash of key, read as a number in [0, 1),
-// is below fraction. The answer for a key never changes as data grows.
+// stable split: the FNV-1a 64-bit hash of key, mixed by the SplitMix64
+// finalizer (FNV's high bits alone are poorly spread over short keys) and
+// read as a number in [0, 1), is below fraction. The answer for a key never changes as data grows.
 func InHoldout(key string, fraction float64) bool {
 	if fraction <= 0 {
 		return false
@@ -20,7 +21,13 @@ func InHoldout(key string, fraction float64) bool {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return float64(h.Sum64()>>11)/(1<<53) < fraction
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11)/(1<<53) < fraction
 }
 
 // NormalizeKey is the default split key: text lower-cased, with runs of
