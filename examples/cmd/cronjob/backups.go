@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/model"
+)
+
+// openStore opens root's model store (ROOT/models) with a real load of each
+// body as the verification hook, so verify and rollback refuse a version that
+// does not decode, not only one whose checksum is wrong.
+func openStore(root string) (*backup.FileStore, error) {
+	return backup.OpenFileStore(filepath.Join(root, "models"), &backup.FileStoreOptions{
+		Check: func(r io.Reader) error {
+			_, err := model.Decode(r)
+			return err
+		},
+	})
+}
+
+// withStore parses the common flags of the store commands, resolves the
+// root and opens the store.
+func withStore(ctx context.Context, name string, args []string, stderr io.Writer, synopsis, desc string,
+	extra func(fl *flag.FlagSet), body func(ctx context.Context, root string, s *backup.FileStore) int) int {
+	fl := newFlagSet(name, stderr, synopsis, desc)
+	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	if extra != nil {
+		extra(fl)
+	}
+	if code, ok := parseFlags(fl, args); !ok {
+		return code
+	}
+	root, err := existingRoot(*rootF)
+	if err != nil {
+		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+		return exitFailed
+	}
+	s, err := openStore(root)
+	if err != nil {
+		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+		return exitFailed
+	}
+	defer s.Close()
+	return body(ctx, root, s)
+}
+
+// cmdBackups implements "cronjob backups": the stored versions, newest first.
+func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return withStore(ctx, "backups", args, stderr, "backups [--root DIR]",
+		"Lists the stored model versions, newest first; * marks the deployed one.", nil,
+		func(ctx context.Context, root string, s *backup.FileStore) int {
+			list, err := s.List(ctx)
+			if err != nil {
+				fmt.Fprintln(stderr, "cronjob backups:", err)
+				return exitFailed
+			}
+			cur, err := s.Current(ctx)
+			if err != nil && !errors.Is(err, backup.ErrNoCurrent) {
+				fmt.Fprintln(stderr, "cronjob backups: deployed version:", err)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "\tVERSION\tCREATED\tSIZE\tACCURACY\tMACRO_F1\tRUN")
+			var total int64
+			for _, m := range list {
+				mark := ""
+				if m.Version == cur {
+					mark = "*"
+				}
+				total += m.Size()
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, m.Version, m.Created.Local().Format("2006-01-02 15:04:05"),
+					humanBytes(m.Size()), metric(m.Metrics, "accuracy"), metric(m.Metrics, "macro_f1"), orDash(m.RunID))
+			}
+			tw.Flush()
+			fmt.Fprintf(stdout, "%d version(s), %s", len(list), humanBytes(total))
+			if cur == "" {
+				fmt.Fprint(stdout, ", nothing deployed")
+			}
+			fmt.Fprintln(stdout)
+			return exitOK
+		})
+}
+
+// cmdRollback implements "cronjob rollback [--to NAME]".
+func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var to *string
+	return withStore(ctx, "rollback", args, stderr, "rollback [--root DIR] [--to NAME]",
+		"Deploys the previous model version (the newest one older than the deployed one),\n"+
+			"or the version NAME, after verifying it fully. The deployed model keeps serving if\n"+
+			"the target is corrupt.",
+		func(fl *flag.FlagSet) {
+			to = fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
+		},
+		func(ctx context.Context, root string, s *backup.FileStore) int {
+			v := backup.Version(*to)
+			if v != "" {
+				if err := v.Validate(); err != nil {
+					fmt.Fprintln(stderr, "cronjob rollback:", err)
+					return exitUsage
+				}
+			}
+			old, _ := s.Current(ctx)
+			if v == "" {
+				prev, err := backup.Previous(ctx, s)
+				if err != nil {
+					fmt.Fprintln(stderr, "cronjob rollback:", err)
+					return exitFailed
+				}
+				v = prev
+			}
+			if err := s.Restore(ctx, v); err != nil {
+				fmt.Fprintln(stderr, "cronjob rollback:", err)
+				return exitFailed
+			}
+			fmt.Fprintf(stdout, "deployed %s (was %s)\n", v, orDash(string(old)))
+			return exitOK
+		})
+}
+
+// cmdVerify implements "cronjob verify": every version's checksums and a
+// real load; exit 1 when any is corrupt or the deployed one is missing.
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return withStore(ctx, "verify", args, stderr, "verify [--root DIR]",
+		"Checks every stored version: its manifest, the size and SHA-256 of its files, and a\n"+
+			"real load of the model. Exits 1 when any version is corrupt.", nil,
+		func(ctx context.Context, root string, s *backup.FileStore) int {
+			list, err := s.List(ctx)
+			if err != nil {
+				fmt.Fprintln(stderr, "cronjob verify:", err)
+				return exitFailed
+			}
+			cur, curErr := s.Current(ctx)
+			code := exitOK
+			for _, m := range list {
+				state := "ok"
+				if err := s.Verify(ctx, m.Version); err != nil {
+					state, code = "CORRUPT: "+err.Error(), exitFailed
+				}
+				mark := " "
+				if m.Version == cur {
+					mark = "*"
+				}
+				fmt.Fprintf(stdout, "%s %s %s\n", mark, m.Version, state)
+			}
+			switch {
+			case errors.Is(curErr, backup.ErrNoCurrent):
+				fmt.Fprintln(stdout, "nothing deployed")
+			case curErr != nil:
+				fmt.Fprintln(stdout, "deployed model: "+curErr.Error())
+				code = exitFailed
+			}
+			if code == exitOK {
+				fmt.Fprintf(stdout, "%d version(s) verified\n", len(list))
+			}
+			return code
+		})
+}
+
+// cmdPrune implements "cronjob prune".
+func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var keepLast *int
+	var keepWithin, maxBytes *string
+	var dry *bool
+	return withStore(ctx, "prune", args, stderr, "prune [--root DIR] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
+		"Deletes old model versions. A version is kept when any rule keeps it; --max-bytes\n"+
+			"overrides the others. The deployed version and the rollback target are always kept.",
+		func(fl *flag.FlagSet) {
+			keepLast = fl.Int("keep-last", 0, "keep the newest `N` versions")
+			keepWithin = fl.String("keep-within", "", "keep versions younger than `D` (a Go duration, or days as 30d)")
+			maxBytes = fl.String("max-bytes", "", "cap the kept versions' total size at `N` bytes (suffixes K, M, G)")
+			dry = fl.Bool("dry-run", false, "show what would be deleted")
+		},
+		func(ctx context.Context, root string, s *backup.FileStore) int {
+			var p backup.Policy
+			var err error
+			p.KeepLast = *keepLast
+			if p.KeepWithin, err = parseAge(*keepWithin); err == nil {
+				p.MaxBytes, err = parseBytes(*maxBytes)
+			}
+			if err == nil && (p.KeepLast < 0 || p.KeepWithin < 0 || p.MaxBytes < 0) {
+				err = errors.New("limits must not be negative")
+			}
+			if err == nil && p == (backup.Policy{}) {
+				err = errors.New("give at least one of --keep-last, --keep-within, --max-bytes (the empty policy keeps everything)")
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "cronjob prune:", err)
+				return exitUsage
+			}
+			if *dry {
+				list, err := s.List(ctx)
+				if err != nil {
+					fmt.Fprintln(stderr, "cronjob prune:", err)
+					return exitFailed
+				}
+				cur, _ := s.Current(ctx)
+				_, drop := backup.Select(list, cur, time.Now(), p)
+				for _, m := range drop {
+					fmt.Fprintf(stdout, "would delete %s (%s)\n", m.Version, humanBytes(m.Size()))
+				}
+				fmt.Fprintf(stdout, "%d of %d version(s) would be deleted\n", len(drop), len(list))
+				return exitOK
+			}
+			removed, err := s.Prune(ctx, p)
+			for _, v := range removed {
+				fmt.Fprintf(stdout, "deleted %s\n", v)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "cronjob prune:", err)
+				return exitFailed
+			}
+			fmt.Fprintf(stdout, "%d version(s) deleted\n", len(removed))
+			return exitOK
+		})
+}
+
+// parseAge parses a Go duration or a number of days such as "30d"; "" is 0.
+func parseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil {
+			return 0, fmt.Errorf("--keep-within %q: %w", s, err)
+		}
+		return time.Duration(n * 24 * float64(time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("--keep-within %q: %w", s, err)
+	}
+	return d, nil
+}
+
+// parseBytes parses a byte count with an optional K, M or G suffix (powers
+// of 1024); "" is 0.
+func parseBytes(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	num := strings.TrimSuffix(strings.ToUpper(s), "B")
+	switch {
+	case strings.HasSuffix(num, "K"):
+		mult, num = 1<<10, strings.TrimSuffix(num, "K")
+	case strings.HasSuffix(num, "M"):
+		mult, num = 1<<20, strings.TrimSuffix(num, "M")
+	case strings.HasSuffix(num, "G"):
+		mult, num = 1<<30, strings.TrimSuffix(num, "G")
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("--max-bytes %q: want a byte count such as 500M", s)
+	}
+	return n * mult, nil
+}
+
+// humanBytes renders n as 1.2 MB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// metric renders m[name] with three decimals, or "-".
+func metric(m map[string]float64, name string) string {
+	v, ok := m[name]
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// orDash returns s, or "-" when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
