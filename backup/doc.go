@@ -51,7 +51,11 @@
 // backups/. A legacy plain directory at intent_classifier (files a person
 // copied in) is first imported as a new backup and then swapped for a link
 // with renameat2(RENAME_EXCHANGE); it is never destroyed before its copy is
-// durable.
+// durable. Where the kernel or file system lacks RENAME_EXCHANGE, the
+// directory is moved aside and the link renamed in: a crash (or a second
+// I/O fault) between the two renames leaves nothing at intent_classifier
+// until the next OpenFileStore moves the directory back. That is the one
+// window in which a reader can find no model.
 //
 // Restore runs Verify (checksums, then FileStoreOptions.Check, a real load)
 // before deploying, so a backup with one flipped byte is refused with
