@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -97,9 +98,14 @@ type record struct {
 	Query
 }
 
+var errInvalidUTF8 = errors.New("dataset: invalid UTF-8")
+
 // decodeRecord parses one query-log line. A line without "type" is a query.
 func decodeRecord(line []byte, r *record) error {
 	*r = record{}
+	if !utf8.Valid(line) {
+		return errInvalidUTF8
+	}
 	if err := json.Unmarshal(line, r); err != nil {
 		return err
 	}
