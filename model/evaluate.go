@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // EvalOptions tunes Evaluate. The zero value and nil mean defaults.
@@ -343,4 +344,32 @@ func TuneReject(p Predictor, val []Example, opts *EvalOptions, maxDrop float64) 
 		}
 	}
 	return best
+}
+
+// Latency is the distribution of single-prediction times measured by
+// MeasureLatency.
+type Latency struct {
+	P50, P99, Max time.Duration
+	N             int
+}
+
+// MeasureLatency times p.Predict on each text, one at a time on the calling
+// goroutine, end to end (normalization, features, scores, result), after one
+// untimed warm-up pass over at most 100 texts.
+func MeasureLatency(p Predictor, texts []string) Latency {
+	if len(texts) == 0 {
+		return Latency{}
+	}
+	for _, t := range texts[:min(len(texts), 100)] {
+		p.Predict(t)
+	}
+	d := make([]time.Duration, len(texts))
+	for i, t := range texts {
+		start := time.Now()
+		p.Predict(t)
+		d[i] = time.Since(start)
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return Latency{P50: at(0.50), P99: at(0.99), Max: d[len(d)-1], N: len(d)}
 }
