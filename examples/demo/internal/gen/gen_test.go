@@ -265,3 +265,43 @@ func TestHandWrittenLabels(t *testing.T) {
 		t.Errorf("%d hand-written base queries, want about 100", n)
 	}
 }
+
+// TestExport runs the dataset package's own export with the default policy
+// on a copy of the demo root and checks that it yields well over the
+// retrain threshold of 50 new samples.
+func TestExport(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{baseFile, goldenFile, logFile} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, readFile(t, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := dataset.OpenFileStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	stats, err := st.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("export: %+v; snapshot: base %d, golden %d, new %d", stats, len(snap.Base), len(snap.Golden), len(snap.New))
+	if stats.Corrupt != 0 || snap.Corrupt != 0 {
+		t.Errorf("corrupt lines: log %d, samples %d", stats.Corrupt, snap.Corrupt)
+	}
+	if len(snap.Base) != 400 || len(snap.Golden) != 60 {
+		t.Errorf("snapshot has %d base and %d golden samples, want 400 and 60", len(snap.Base), len(snap.Golden))
+	}
+	if len(snap.New) < 100 {
+		t.Errorf("export gave %d new samples, want well over 50", len(snap.New))
+	}
+}

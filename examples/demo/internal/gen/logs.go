@@ -331,8 +331,8 @@ func writeLog(events []event) ([]byte, error) {
 }
 
 // exportable reports whether q is a good training sample under the default
-// export policy as documented for the demo: an LLM fallback whose
-// confidence is at least 0.7 or not given, or an ML answer with positive
+// export policy (dataset.ExportPolicy's zero value): an LLM fallback with
+// labels whose confidence is at least 0.7 or not given, or an ML answer with positive
 // feedback; never a failed request or one with negative feedback; text of
 // 3 to 500 characters.
 func exportable(q *dataset.Query, positive *bool) bool {
@@ -348,7 +348,7 @@ func exportable(q *dataset.Query, positive *bool) bool {
 	}
 	switch q.Method {
 	case dataset.MethodLLM:
-		return q.LLMConfidence == 0 || q.LLMConfidence >= 0.7
+		return len(q.LLMLabels) > 0 && (q.LLMConfidence == 0 || q.LLMConfidence >= 0.7)
 	case dataset.MethodML:
 		return positive != nil && *positive
 	}
