@@ -1,0 +1,322 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/dataset"
+	"moodfood/model"
+)
+
+// Route says who answered a query.
+type Route string
+
+// The routes. They are also the classification_method logged for the query.
+const (
+	// RouteML: the model was sure enough and answered.
+	RouteML Route = "ml"
+	// RouteLLM: the model was unsure and the LLM answered.
+	RouteLLM Route = "llm"
+	// RouteDegraded: the model was unsure but the LLM failed, timed out or
+	// is not configured, so the model answered anyway.
+	RouteDegraded Route = "ml_degraded"
+)
+
+// Reasons a query left the ML route (Answer.Reason).
+const (
+	ReasonLowConfidence = "low_confidence"
+	ReasonAmbiguous     = "ambiguous"
+)
+
+// Request is one query to classify.
+type Request struct {
+	// Text is the user's input.
+	Text string
+	// SessionID is the sticky key of the canary split (a session or a user
+	// id). Without it the query id is used, so the query lands in the
+	// canary with the canary's probability but not stickily.
+	SessionID string
+	// QueryID identifies the query in the log and in Feedback. Empty means
+	// a new one from Options.NewQueryID.
+	QueryID string
+}
+
+// Answer is the result of Classify.
+type Answer struct {
+	QueryID string `json:"query_id"`
+	// Label is the answer's primary intent and Labels all its intents: the
+	// model's prediction on RouteML and RouteDegraded, the LLM's labels on
+	// RouteLLM (empty Label and Labels mean "no intent").
+	Label  string   `json:"primary_intent"`
+	Labels []string `json:"intents"`
+	// Confidence is the model's confidence, or the LLM's on RouteLLM.
+	Confidence float64 `json:"confidence"`
+	Route      Route   `json:"route"`
+	// Reason is why the query left the ML route (ReasonLowConfidence or
+	// ReasonAmbiguous); empty on RouteML.
+	Reason string `json:"reason,omitempty"`
+	// LLMError says why the LLM did not answer on RouteDegraded.
+	LLMError string `json:"llm_error,omitempty"`
+	// ModelVersion is the version of the model that actually answered
+	// (the canary's when Canary is set).
+	ModelVersion backup.Version `json:"model_version"`
+	// Canary is set when the query was in the canary arm.
+	Canary bool `json:"canary,omitempty"`
+	// ML is the model's prediction and Margin the gap between its top label
+	// and the best label outside its predicted set (the runner-up for a
+	// single-label model; Confidence when there is none).
+	ML     model.Prediction `json:"ml"`
+	Margin float64          `json:"margin"`
+	// LLMLabels and LLMConfidence are the LLM's answer when it gave one.
+	LLMLabels     []string `json:"llm_labels,omitempty"`
+	LLMConfidence float64  `json:"llm_confidence,omitempty"`
+	// Latency is the time Classify took (Options.Now based).
+	Latency time.Duration `json:"latency_ns"`
+}
+
+// Margin returns the gap between p's top label and the best ranked label
+// outside p's predicted set, or p.Confidence when there is none. For a
+// single-label prediction that is the margin to the runner-up, the quantity
+// Rasa's ambiguity threshold tests.
+func Margin(p model.Prediction) float64 {
+	for _, r := range p.Ranked {
+		if r.Label == p.Label || slices.Contains(p.Labels, r.Label) {
+			continue
+		}
+		return p.Confidence - r.Prob
+	}
+	return p.Confidence
+}
+
+// epsilon absorbs rounding in the routing comparisons, so that a margin of
+// exactly 0.1 (0.5 against 0.4) passes an Ambiguity of 0.1.
+const epsilon = 1e-9
+
+// route decides whether p is answered by the model; reason says why not.
+func (s *Server) route(p model.Prediction) (margin float64, reason string) {
+	margin = Margin(p)
+	switch {
+	case p.Confidence < s.o.Threshold-epsilon || math.IsNaN(p.Confidence):
+		return margin, ReasonLowConfidence
+	case margin < s.o.Ambiguity-epsilon:
+		return margin, ReasonAmbiguous
+	}
+	return margin, ""
+}
+
+// Classify answers one query. The deployed model (or, for a query in the
+// canary arm, the canary) predicts; when its confidence is below
+// Options.Threshold or its margin below Options.Ambiguity the LLM is asked
+// with Options.LLMTimeout. An LLM error or timeout does not fail the query:
+// the model's prediction is returned with RouteDegraded and the error in
+// Answer.LLMError, and counted in Stats. A shadow model, if any, predicts
+// too. Every answered query is counted and logged through the QueryLogger;
+// a logging failure is counted and logged (rate-limited), never returned.
+//
+// Classify returns ErrClosed after Close, ErrEmptyText for an empty
+// Request.Text, ErrNoModel while no model is
+// loaded, and ctx's error when ctx is done before the query is answered (the
+// query is then not logged).
+func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
+	if s.closed.Load() {
+		return Answer{}, ErrClosed
+	}
+	if req.Text == "" {
+		return Answer{}, ErrEmptyText
+	}
+	if err := ctx.Err(); err != nil {
+		s.canceled.Add(1)
+		return Answer{}, fmt.Errorf("serve: classify: %w", err)
+	}
+	start := s.o.Now()
+	cur := s.cur.Load()
+	if cur == nil {
+		return Answer{}, ErrNoModel
+	}
+	qid := req.QueryID
+	if qid == "" {
+		qid = s.o.NewQueryID()
+	}
+	m, arm := cur, (*counters)(nil)
+	can := s.canary.Load()
+	if can != nil {
+		key := req.SessionID
+		if key == "" {
+			key = qid
+		}
+		if inBP(key, can.bp.Load()) {
+			m, arm = can.model, &can.canaryArm
+		} else {
+			arm = &can.controlArm
+		}
+	}
+
+	p := m.pred.Predict(req.Text)
+	a := Answer{
+		QueryID:      qid,
+		Label:        p.Label,
+		Labels:       p.Labels,
+		Confidence:   p.Confidence,
+		Route:        RouteML,
+		ModelVersion: m.version,
+		Canary:       m != cur,
+		ML:           p,
+	}
+	a.Margin, a.Reason = s.route(p)
+	compared, agreed := false, false
+	if a.Reason != "" {
+		labels, conf, err := s.askLLM(ctx, req.Text)
+		switch {
+		case ctx.Err() != nil:
+			s.canceled.Add(1)
+			return Answer{}, fmt.Errorf("serve: classify: %w", ctx.Err())
+		case err != nil:
+			a.Route, a.LLMError = RouteDegraded, err.Error()
+		default:
+			a.Route = RouteLLM
+			a.Label, a.Labels, a.Confidence = "", labels, conf
+			if len(labels) > 0 {
+				a.Label = labels[0]
+			}
+			a.LLMLabels, a.LLMConfidence = labels, conf
+			compared, agreed = true, slices.Contains(labels, p.Label)
+		}
+	}
+
+	if sh := s.shadow.Load(); sh != nil {
+		s.runShadow(sh, req, &a, compared)
+	}
+
+	// Count.
+	s.queries.Add(1)
+	m.stats.add(a.Route, compared, agreed)
+	if arm != nil {
+		arm.add(a.Route, compared, agreed)
+	}
+	if m == cur {
+		m.win.add(a.Route != RouteML, compared, agreed)
+	}
+	s.recent.put(qid, attribution{version: m.stats, arm: arm})
+
+	// Log.
+	end := s.o.Now()
+	a.Latency = end.Sub(start)
+	q := dataset.Query{
+		QueryID:       qid,
+		Timestamp:     start,
+		SessionID:     req.SessionID,
+		Text:          req.Text,
+		Method:        dataset.Method(a.Route),
+		PrimaryIntent: p.Label,
+		Confidence:    p.Confidence,
+		AllIntents:    intentScores(p.Ranked),
+		ModelVersion:  string(m.version),
+		LLMLabels:     a.LLMLabels,
+		LLMConfidence: a.LLMConfidence,
+		LatencyMS:     float64(a.Latency) / float64(time.Millisecond),
+	}
+	if err := s.o.QueryLog.Log(q); err != nil {
+		s.logErrors.Add(1)
+		s.warnLog("serve: query log failed", err)
+	}
+	return a, nil
+}
+
+// askLLM asks the LLM with the configured timeout. A result that arrives
+// after the deadline counts as a timeout.
+func (s *Server) askLLM(ctx context.Context, text string) (labels []string, conf float64, err error) {
+	if s.o.LLM == nil {
+		return nil, 0, errors.New("no LLM configured")
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.o.LLMTimeout)
+	defer cancel()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				labels, conf, err = nil, 0, fmt.Errorf("LLM panicked: %v", v)
+			}
+		}()
+		labels, conf, err = s.o.LLM.Label(lctx, text)
+	}()
+	if err == nil && lctx.Err() != nil {
+		err = lctx.Err()
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.llmTimeouts.Add(1)
+			return nil, 0, fmt.Errorf("LLM timed out after %s", s.o.LLMTimeout)
+		}
+		s.llmErrors.Add(1)
+		return nil, 0, err
+	}
+	if math.IsNaN(conf) || conf < 0 {
+		conf = 0
+	} else if conf > 1 {
+		conf = 1
+	}
+	if labels == nil {
+		labels = []string{}
+	}
+	return slices.Clone(labels), conf, nil
+}
+
+// intentScores converts ranked scores to the query log's form.
+func intentScores(r []model.Score) []dataset.IntentScore {
+	if len(r) == 0 {
+		return nil
+	}
+	out := make([]dataset.IntentScore, len(r))
+	for i, sc := range r {
+		out[i] = dataset.IntentScore{Intent: sc.Label, Score: sc.Prob}
+	}
+	return out
+}
+
+// warnLog logs a query-log failure at most once a minute.
+func (s *Server) warnLog(msg string, err error) {
+	now := time.Now().UnixNano()
+	last := s.logWarnAt.Load()
+	if now-last < int64(time.Minute) || !s.logWarnAt.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn(msg, "err", err.Error(), "failures", s.logErrors.Load())
+}
+
+// Feedback records a user's verdict on a served query: it is logged through
+// the QueryLogger (a dataset.Feedback record, joined to its query by the
+// export) and counted for the version and canary arm that answered, when
+// queryID is among the last Options.FeedbackWindow queries of this Server.
+// Feedback for an unknown query id is still logged (another replica may have
+// served it) and counted in Stats.UnattributedFeedback.
+//
+// Feedback returns ErrNoQueryID for an empty id, ErrClosed after Close, and
+// the QueryLogger's error, wrapped.
+func (s *Server) Feedback(ctx context.Context, queryID string, positive bool) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if queryID == "" {
+		return ErrNoQueryID
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("serve: feedback: %w", err)
+	}
+	if at, ok := s.recent.get(queryID); ok {
+		at.version.feedback(positive)
+		if at.arm != nil {
+			at.arm.feedback(positive)
+		}
+	} else {
+		s.unattrib.Add(1)
+	}
+	err := s.o.QueryLog.Feedback(dataset.Feedback{QueryID: queryID, Timestamp: s.o.Now(), Positive: positive})
+	if err != nil {
+		return fmt.Errorf("serve: feedback: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package serve
+
+import "errors"
+
+// Errors returned by the package. Callers match them with errors.Is; the
+// returned errors often wrap them with detail (and, for ErrRefused, with the
+// store's or the decoder's error, such as backup.ErrCorrupt or
+// model.ErrCorrupt).
+var (
+	// ErrClosed is returned by every method of a closed Server.
+	ErrClosed = errors.New("serve: server closed")
+	// ErrNoModel is returned by Classify while no model is loaded: nothing
+	// was deployed when the Server opened and nothing has been since.
+	ErrNoModel = errors.New("serve: no model loaded")
+	// ErrRefused means a model version could not be loaded (unreadable,
+	// corrupt or not decodable). The model that was serving keeps serving.
+	ErrRefused = errors.New("serve: model version refused")
+	// ErrNoCanary is returned by SetCanaryFraction and PromoteCanary when
+	// no canary is running.
+	ErrNoCanary = errors.New("serve: no canary running")
+	// ErrCanaryRunning is returned by StartCanary while another canary runs;
+	// abort or promote it first.
+	ErrCanaryRunning = errors.New("serve: a canary is already running")
+	// ErrNoShadow is returned by StopShadow when no shadow model runs.
+	ErrNoShadow = errors.New("serve: no shadow model running")
+	// ErrSameVersion is returned by StartCanary and StartShadow for the
+	// version that is already deployed.
+	ErrSameVersion = errors.New("serve: version is already deployed")
+	// ErrFraction is returned for a canary fraction outside [0, 1].
+	ErrFraction = errors.New("serve: canary fraction must be in [0, 1]")
+	// ErrEmptyText is returned by Classify for an empty text, which the
+	// query log cannot hold.
+	ErrEmptyText = errors.New("serve: empty text")
+	// ErrNoQueryID is returned by Feedback for an empty query id.
+	ErrNoQueryID = errors.New("serve: empty query id")
+)
