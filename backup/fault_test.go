@@ -329,4 +329,3 @@ func TestFileStore_FaultInjection(t *testing.T) {
 	t.Logf(`REL {"test": "fault_injection", "runs": %d, "bad": %d, "rename_after_failed_sync": %d, "legacy_fallback_gap_until_reopen": %d}`,
 		total, bad, renameViolations, gaps)
 }
-
