@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"moodfood/retrain"
 )
@@ -16,6 +17,8 @@ import (
 type progressPrinter struct {
 	w   io.Writer
 	tty bool
+	// now, if set, stamps the plain lines (cron's log has no times).
+	now func() time.Time
 
 	mu        sync.Mutex
 	stage     string
@@ -37,13 +40,17 @@ func (p *progressPrinter) update(ev retrain.Progress) {
 	}
 	tr := ev.Train
 	if !p.tty {
+		stamp := ""
+		if p.now != nil {
+			stamp = p.now().UTC().Format(time.RFC3339) + " "
+		}
 		if newStage {
-			fmt.Fprintln(p.w, stageLabel)
+			fmt.Fprintln(p.w, stamp+stageLabel)
 		}
 		if tr != nil && tr.Epochs > 0 && tr.Epoch > 0 {
 			if tenth := tr.Epoch * 10 / tr.Epochs; tenth != p.lastTenth {
 				p.lastTenth = tenth
-				fmt.Fprintf(p.w, "  %s epoch %d/%d%s\n", tr.Stage, tr.Epoch, tr.Epochs, lossText(tr.Loss))
+				fmt.Fprintf(p.w, "%s  %s epoch %d/%d%s\n", stamp, tr.Stage, tr.Epoch, tr.Epochs, lossText(tr.Loss))
 			}
 		}
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -134,6 +135,11 @@ func (r *runner) finish(ctx context.Context, code int, outcome string, res *resu
 // run opens the Retrainer, runs it once and reports; it returns the exit code.
 func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFlags) int {
 	prog := &progressPrinter{w: r.stderr, tty: isTerminal(r.stderr)}
+	if !prog.tty {
+		prog.now = time.Now
+		fmt.Fprintf(r.stderr, "%s cronjob run: root %s, force %v, dry run %v, pid %d\n",
+			time.Now().UTC().Format(time.RFC3339), r.root, opts.Force, opts.DryRun, os.Getpid())
+	}
 	ropts := &retrain.Options{
 		OnProgress: func(p retrain.Progress) {
 			r.start(ctx)
@@ -213,6 +219,9 @@ func (r *runner) report(res retrain.Result, code int, err error) {
 	}
 	if len(res.Plan) > 0 {
 		fmt.Fprintln(r.stdout, "  a real run would:")
+		for _, c := range res.Record.Canaries {
+			fmt.Fprintf(r.stdout, "  canary %q: want %s, got %s\n", c.Text, c.Expected, c.Got)
+		}
 		for _, p := range res.Plan {
 			fmt.Fprintln(r.stdout, "  - "+p)
 		}
