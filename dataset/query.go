@@ -1,8 +1,8 @@
 package dataset
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"time"
