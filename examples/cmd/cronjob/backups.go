@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"moodfood/backup"
+	"moodfood/internal/flock"
 	"moodfood/model"
 )
 
@@ -28,9 +30,14 @@ func openStore(root string) (*backup.FileStore, error) {
 	})
 }
 
+// runLockRel is the run lock retrain.Open takes (documented there); rollback
+// and prune take it too, so that they never interleave with a run.
+const runLockRel = "data/logs/retrain.lock"
+
 // withStore parses the common flags of the store commands, resolves the
-// root and opens the store.
-func withStore(ctx context.Context, name string, args []string, stderr io.Writer, synopsis, desc string,
+// root and opens the store. With exclusive set it first takes the root's run
+// lock and exits 4 when a run holds it.
+func withStore(ctx context.Context, name string, exclusive bool, args []string, stderr io.Writer, synopsis, desc string,
 	extra func(fl *flag.FlagSet), body func(ctx context.Context, root string, s *backup.FileStore) int) int {
 	fl := newFlagSet(name, stderr, synopsis, desc)
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
@@ -45,6 +52,22 @@ func withStore(ctx context.Context, name string, args []string, stderr io.Writer
 		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
 		return exitFailed
 	}
+	if exclusive {
+		if err := os.MkdirAll(filepath.Join(root, "data", "logs"), 0o700); err != nil {
+			fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+			return exitFailed
+		}
+		l, err := flock.TryLock(filepath.Join(root, runLockRel))
+		if errors.Is(err, flock.ErrLocked) {
+			fmt.Fprintf(stderr, "cronjob %s: a retraining run holds the lock on %s; try again when it ends\n", name, root)
+			return exitBusy
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+			return exitFailed
+		}
+		defer l.Unlock()
+	}
 	s, err := openStore(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
@@ -56,7 +79,7 @@ func withStore(ctx context.Context, name string, args []string, stderr io.Writer
 
 // cmdBackups implements "cronjob backups": the stored versions, newest first.
 func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return withStore(ctx, "backups", args, stderr, "backups [--root DIR]",
+	return withStore(ctx, "backups", false, args, stderr, "backups [--root DIR]",
 		"Lists the stored model versions, newest first; * marks the deployed one.", nil,
 		func(ctx context.Context, root string, s *backup.FileStore) int {
 			list, err := s.List(ctx)
@@ -93,10 +116,10 @@ func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // cmdRollback implements "cronjob rollback [--to NAME]".
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var to *string
-	return withStore(ctx, "rollback", args, stderr, "rollback [--root DIR] [--to NAME]",
+	return withStore(ctx, "rollback", true, args, stderr, "rollback [--root DIR] [--to NAME]",
 		"Deploys the previous model version (the newest one older than the deployed one),\n"+
 			"or the version NAME, after verifying it fully. The deployed model keeps serving if\n"+
-			"the target is corrupt.",
+			"the target is corrupt. Exits 4 while a retraining run holds the root's lock.",
 		func(fl *flag.FlagSet) {
 			to = fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
 		},
@@ -129,7 +152,7 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // cmdVerify implements "cronjob verify": every version's checksums and a
 // real load; exit 1 when any is corrupt or the deployed one is missing.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return withStore(ctx, "verify", args, stderr, "verify [--root DIR]",
+	return withStore(ctx, "verify", false, args, stderr, "verify [--root DIR]",
 		"Checks every stored version: its manifest, the size and SHA-256 of its files, and a\n"+
 			"real load of the model. Exits 1 when any version is corrupt.", nil,
 		func(ctx context.Context, root string, s *backup.FileStore) int {
@@ -170,9 +193,10 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var keepLast *int
 	var keepWithin, maxBytes *string
 	var dry *bool
-	return withStore(ctx, "prune", args, stderr, "prune [--root DIR] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
+	return withStore(ctx, "prune", true, args, stderr, "prune [--root DIR] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
 		"Deletes old model versions. A version is kept when any rule keeps it; --max-bytes\n"+
-			"overrides the others. The deployed version and the rollback target are always kept.",
+			"overrides the others. The deployed version and the rollback target are always kept.\n"+
+			"Exits 4 while a retraining run holds the root's lock.",
 		func(fl *flag.FlagSet) {
 			keepLast = fl.Int("keep-last", 0, "keep the newest `N` versions")
 			keepWithin = fl.String("keep-within", "", "keep versions younger than `D` (a Go duration, or days as 30d)")

@@ -195,8 +195,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestRunBusy holds the root's run lock: run exits 4 and leaves the holder's
-// heartbeat alone.
+// TestRunBusy holds the root's run lock: run, rollback and prune exit 4, and
+// run leaves the holder's heartbeat alone.
 func TestRunBusy(t *testing.T) {
 	demo := demoRoot(t)
 	root := t.TempDir()
@@ -224,6 +224,8 @@ func TestRunBusy(t *testing.T) {
 	if hb := mustHeartbeat(t, root); hb.State != stateRunning || hb.PID != running.PID {
 		t.Fatalf("busy run overwrote the holder's heartbeat: %+v", hb)
 	}
+	cronjob(t, env, "rollback", "--root", root).want(t, exitBusy, "rollback while locked")
+	cronjob(t, env, "prune", "--root", root, "--keep-last", "1").want(t, exitBusy, "prune while locked")
 	// Without a running heartbeat, the busy attempt is recorded.
 	if err := os.Remove(heartbeatPath(root)); err != nil {
 		t.Fatal(err)
