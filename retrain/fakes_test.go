@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,8 @@ type fakeTrainer struct {
 	DecodeAs string
 	Drop     string // a label the candidate does not know
 	Sleep    time.Duration
+	// WaitFile makes Train wait (polling) until the file exists, or ctx.
+	WaitFile string
 	calls    int
 }
 
@@ -149,6 +152,16 @@ func (t *fakeTrainer) Train(ctx context.Context, data []model.Example, progress 
 	}
 	if t.Err != nil {
 		return nil, t.Err
+	}
+	for t.WaitFile != "" {
+		if _, err := os.Stat(t.WaitFile); err == nil {
+			break
+		}
+		select {
+		case <-time.After(2 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if t.Block != nil {
 		select {
