@@ -139,7 +139,7 @@ func TestFileStore_Crash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary hundreds of times")
 	}
-	total := 250
+	total := 200
 	if os.Getenv("MOODFOOD_LONG") != "" {
 		total = 1250
 	}
