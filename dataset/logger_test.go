@@ -84,9 +84,9 @@ func TestLogger_Drop(t *testing.T) {
 
 func TestLogger_RotateAndPrune(t *testing.T) {
 	dir := t.TempDir()
-	now := t0
+	now := t0 // read only by the test; the logger's own clock is fixed
 	l, err := dataset.OpenLogger(filepath.Join(dir, "query_logs.jsonl"), &dataset.LoggerOptions{
-		RotateSize: 1 << 30, Retention: time.Hour, Now: func() time.Time { return now }})
+		RotateSize: 1 << 30, Retention: time.Hour, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
