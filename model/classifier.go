@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-
-	"gonum.org/v1/gonum/floats"
 )
 
 // Config is the feature and decision configuration a classifier was trained
@@ -54,7 +52,7 @@ type Classifier struct {
 	vec    vectorizer
 	labels []string
 	multi  bool
-	w      []float64 // feature-major: w[f*K+k]
+	w      []float32 // feature-major: w[f*K+k]
 	b      []float64 // per-label bias
 	info   Info
 	pool   sync.Pool
@@ -71,6 +69,7 @@ func (c *Classifier) getScratch() *scratch {
 	}
 	s := newScratch()
 	s.scores = make([]float64, len(c.labels))
+	s.z32 = make([]float32, len(c.labels))
 	s.order = make([]int, len(c.labels))
 	return s
 }
@@ -97,9 +96,13 @@ func (c *Classifier) scores(text string, s *scratch) {
 	c.vec.vector(text, s)
 	K := c.k()
 	sc := s.scores[:K]
-	copy(sc, c.b)
+	z := s.z32[:K]
+	clear(z)
 	for i, f := range s.idx {
-		floats.AddScaled(sc, s.cnt[i], c.w[int(f)*K:int(f)*K+K])
+		axpy32(float32(s.cnt[i]), c.w[int(f)*K:int(f)*K+K], z)
+	}
+	for k, v := range z {
+		sc[k] = float64(v) + c.b[k]
 	}
 	if c.multi {
 		for k, z := range sc {

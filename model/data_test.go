@@ -48,3 +48,7 @@ func clinc(tb testing.TB, names ...string) []Example {
 	}
 	return out
 }
+
+func statData() (os.FileInfo, error) {
+	return os.Stat(filepath.Join(dataDir, "clinc150", "train.jsonl"))
+}

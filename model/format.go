@@ -20,8 +20,9 @@ import (
 //	header length   uint32, little-endian (at most MaxHeaderBytes)
 //	header          JSON: {"info": Info, "vocabulary": [...], "payload_bytes": n,
 //	                       "payload_sha256": "hex", "layout": "..."}
-//	payload         float64 little-endian: idf[V], weights[V*K] (feature-major),
-//	                bias[K]; V = vocabulary size, K = number of labels
+//	payload         little-endian: idf[V] float64, weights[V*K] float32
+//	                (feature-major), bias[K] float64; V = vocabulary size,
+//	                K = number of labels
 //
 // Decode checks every size before trusting it, reads the payload
 // incrementally (memory grows with the bytes actually present, never with a
@@ -30,7 +31,7 @@ import (
 const (
 	formatVersion = 1
 	magic         = "MOODMDL\x00"
-	layout        = "float64le idf[V] weights[V*K] bias[K]"
+	layout        = "le f64 idf[V], f32 weights[V*K], f64 bias[K]"
 
 	// MaxHeaderBytes caps the JSON header (labels and vocabulary) Decode reads.
 	MaxHeaderBytes = 64 << 20
@@ -50,7 +51,7 @@ type header struct {
 	PayloadSHA256 string   `json:"payload_sha256"`
 }
 
-// payloadSize returns 8*(V + V*K + K), or false on overflow or beyond
+// payloadSize returns 8*V + 4*V*K + 8*K, or false on overflow or beyond
 // maxPayload.
 func payloadSize(v, k int) (int64, bool) {
 	if v < 0 || k < 0 {
@@ -60,11 +61,14 @@ func payloadSize(v, k int) (int64, bool) {
 	if hi != 0 {
 		return 0, false
 	}
-	n, c := bits.Add64(vk, uint64(v)+uint64(k), 0)
-	if c != 0 || n > maxPayload/8 {
+	if vk > maxPayload/4 || uint64(v)+uint64(k) > maxPayload/8 {
 		return 0, false
 	}
-	return int64(n * 8), true
+	n := 4*vk + 8*(uint64(v)+uint64(k))
+	if n > maxPayload {
+		return 0, false
+	}
+	return int64(n), true
 }
 
 // writePayload streams the payload to w.
@@ -80,10 +84,17 @@ func (c *Classifier) writePayload(w io.Writer) error {
 		}
 		return nil
 	}
-	for _, xs := range [][]float64{c.vec.idf, c.w, c.b} {
-		if err := put(xs); err != nil {
+	if err := put(c.vec.idf); err != nil {
+		return err
+	}
+	for _, x := range c.w {
+		binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
+		if _, err := bw.Write(b[:4]); err != nil {
 			return err
 		}
+	}
+	if err := put(c.b); err != nil {
+		return err
 	}
 	return bw.Flush()
 }
@@ -186,13 +197,35 @@ func Decode(r io.Reader) (*Classifier, error) {
 	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], want) {
 		return nil, fmt.Errorf("%w: payload checksum mismatch", ErrCorrupt)
 	}
-	floats := make([]float64, len(payload)/8)
-	for i := range floats {
-		x := math.Float64frombits(binary.LittleEndian.Uint64(payload[8*i:]))
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("%w: non-finite number in payload", ErrCorrupt)
+	nonFinite := fmt.Errorf("%w: non-finite number in payload", ErrCorrupt)
+	f64 := func(n int) ([]float64, bool) {
+		out := make([]float64, n)
+		for i := range out {
+			x := math.Float64frombits(binary.LittleEndian.Uint64(payload))
+			payload = payload[8:]
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, false
+			}
+			out[i] = x
 		}
-		floats[i] = x
+		return out, true
+	}
+	idf, ok := f64(V)
+	if !ok {
+		return nil, nonFinite
+	}
+	w := make([]float32, V*K)
+	for i := range w {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(payload))
+		payload = payload[4:]
+		if x != x || math.IsInf(float64(x), 0) {
+			return nil, nonFinite
+		}
+		w[i] = x
+	}
+	bias, ok := f64(K)
+	if !ok {
+		return nil, nonFinite
 	}
 	payload = nil
 	c := &Classifier{
@@ -200,9 +233,9 @@ func Decode(r io.Reader) (*Classifier, error) {
 		multi:  hd.Info.MultiLabel,
 		info:   hd.Info,
 		vec: *newVectorizer(tokenConfig{WordNGrams: hd.Info.Config.WordNGrams, CharMin: hd.Info.Config.CharMin,
-			CharMax: hd.Info.Config.CharMax}, hd.Vocabulary, floats[:V:V]),
-		w: floats[V : V+V*K : V+V*K],
-		b: floats[V+V*K:],
+			CharMax: hd.Info.Config.CharMax}, hd.Vocabulary, idf),
+		w: w,
+		b: bias,
 	}
 	c.info.Labels = nil
 	return c, nil

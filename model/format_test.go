@@ -118,7 +118,7 @@ func TestDecode_Errors(t *testing.T) {
 	}
 	t.Run("NaN weight", func(t *testing.T) {
 		c := mustTrain(t, nil, toy())
-		c.w[0] = math.NaN()
+		c.w[0] = float32(math.NaN())
 		if _, err := Decode(bytes.NewReader(encoded(t, c))); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("err = %v", err)
 		}
@@ -140,7 +140,7 @@ func TestPayloadSize(t *testing.T) {
 		ok   bool
 	}{
 		{0, 0, 0, true},
-		{10, 3, 8 * (30 + 13), true},
+		{10, 3, 4*30 + 8*13, true},
 		{-1, 3, 0, false},
 		{1 << 40, 1 << 40, 0, false},
 		{math.MaxInt, 2, 0, false},

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -139,7 +140,7 @@ func tuneThreshold(c *Classifier, hold []Example) float64 {
 	type cand struct{ tp, fp, fn int }
 	ths := make([]float64, 0, 19)
 	for i := 1; i <= 19; i++ {
-		ths = append(ths, float64(i)*0.05)
+		ths = append(ths, float64(i)/20)
 	}
 	counts := make([]cand, len(ths))
 	s := c.getScratch()
@@ -248,10 +249,7 @@ func (t *Trainer) fit(ctx context.Context, data []Example, labels []string, mult
 // path.
 func buildFeatures(texts []string, cfg tokenConfig, minDF, workers int) (*vectorizer, *csr) {
 	terms := fitVocabulary(texts, cfg, workers)
-	full := &vectorizer{cfg: cfg, terms: terms, index: make(map[string]int32, len(terms))}
-	for i, t := range terms {
-		full.index[t] = int32(i)
-	}
+	full := newVectorizer(cfg, terms, nil)
 	X := countMatrix(texts, full, workers)
 	// document frequencies, then pruning of rare character n-grams
 	df := make([]int32, len(terms))
@@ -320,9 +318,14 @@ type sgdState struct {
 	batch   int
 	workers int
 
-	w     []float64
+	w     []float32 // feature-major: w[f*K+k]
 	b     []float64
 	scale float64
+}
+
+// axpy32 computes y += alpha*x with gonum's assembly kernel.
+func axpy32(alpha float32, x, y []float32) {
+	gonum.Implementation{}.Saxpy(len(x), alpha, x, 1, y, 1)
 }
 
 const gradEps = 1e-4
@@ -330,7 +333,7 @@ const gradEps = 1e-4
 func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress func(Progress)) error {
 	n := s.X.rows()
 	K := s.K
-	s.w = make([]float64, s.V*K)
+	s.w = make([]float32, s.V*K)
 	s.b = make([]float64, K)
 	s.scale = 1
 	perm := make([]int, n)
@@ -339,6 +342,7 @@ func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress fu
 	}
 	B := s.batch
 	grads := make([]float64, B*K)
+	grads32 := make([]float32, B*K)
 	losses := make([]float64, B)
 	totalSteps := epochs * ((n + B - 1) / B)
 	step := 0
@@ -358,12 +362,12 @@ func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress fu
 				var wg sync.WaitGroup
 				for w := 1; w < workers; w++ {
 					a, b := w*len(batch)/workers, (w+1)*len(batch)/workers
-					wg.Go(func() { s.forward(batch, a, b, grads, losses) })
+					wg.Go(func() { s.forward(batch, a, b, grads, grads32, losses) })
 				}
-				s.forward(batch, 0, len(batch)/workers, grads, losses)
+				s.forward(batch, 0, len(batch)/workers, grads, grads32, losses)
 				wg.Wait()
 			} else {
-				s.forward(batch, 0, len(batch), grads, losses)
+				s.forward(batch, 0, len(batch), grads, grads32, losses)
 			}
 			for i := range batch {
 				epochLoss += losses[i]
@@ -378,37 +382,42 @@ func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress fu
 				var wg sync.WaitGroup
 				for w := 1; w < workers; w++ {
 					k0, k1 := w*K/workers, (w+1)*K/workers
-					wg.Go(func() { s.backward(batch, grads, g, k0, k1) })
+					wg.Go(func() { s.backward(batch, grads, grads32, g, k0, k1) })
 				}
-				s.backward(batch, grads, g, 0, K/workers)
+				s.backward(batch, grads, grads32, g, 0, K/workers)
 				wg.Wait()
 			} else {
-				s.backward(batch, grads, g, 0, K)
+				s.backward(batch, grads, grads32, g, 0, K)
 			}
 			if s.l2 > 0 {
 				s.scale *= 1 - lr*s.l2
 				if s.scale < 1e-3 {
-					floats.Scale(s.scale, s.w)
-					s.scale = 1
+					s.rescale()
 				}
 			}
 		}
 		progress(Progress{Stage: "fit", Epoch: ep, Epochs: epochs, Loss: epochLoss / float64(n)})
 	}
-	if s.scale != 1 {
-		floats.Scale(s.scale, s.w)
-		s.scale = 1
-	}
+	s.rescale()
 	return nil
 }
 
+// rescale folds scale into the weights.
+func (s *sgdState) rescale() {
+	if s.scale != 1 {
+		gonum.Implementation{}.Sscal(len(s.w), float32(s.scale), s.w, 1)
+		s.scale = 1
+	}
+}
+
 // backward applies the gradient step of a batch to labels k0..k1-1.
-func (s *sgdState) backward(batch []int, grads []float64, g float64, k0, k1 int) {
+func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g float64, k0, k1 int) {
 	K := s.K
 	inv := g / s.scale
 	w := s.w
 	for i, r := range batch {
 		gr := grads[i*K+k0 : i*K+k1]
+		gr32 := grads32[i*K+k0 : i*K+k1]
 		idx, val := s.X.row(r)
 		active := 0
 		for _, v := range gr {
@@ -419,14 +428,14 @@ func (s *sgdState) backward(batch []int, grads []float64, g float64, k0, k1 int)
 		if active*4 > len(gr) {
 			for j, f := range idx {
 				o := int(f)*K + k0
-				floats.AddScaled(w[o:o+len(gr)], -inv*float64(val[j]), gr)
+				axpy32(float32(-inv*float64(val[j])), gr32, w[o:o+len(gr)])
 			}
 		} else if active > 0 {
 			for k, v := range gr {
 				if v > gradEps || v < -gradEps {
-					a := -inv * v
+					a := float32(-inv * v)
 					for j, f := range idx {
-						w[int(f)*K+k0+k] += a * float64(val[j])
+						w[int(f)*K+k0+k] += a * val[j]
 					}
 				}
 			}
@@ -436,21 +445,21 @@ func (s *sgdState) backward(batch []int, grads []float64, g float64, k0, k1 int)
 }
 
 // forward computes, for batch[a:b], the gradient of the loss with respect to
-// the scores (p - y) into grads and the loss into losses.
-func (s *sgdState) forward(batch []int, a, b int, grads, losses []float64) {
+// the scores (p - y) into grads (and grads32) and the loss into losses.
+func (s *sgdState) forward(batch []int, a, b int, grads []float64, grads32 []float32, losses []float64) {
 	K := s.K
 	for i := a; i < b; i++ {
 		r := batch[i]
-		z := grads[i*K : i*K+K]
-		clear(z)
+		z32 := grads32[i*K : i*K+K]
+		clear(z32)
 		idx, val := s.X.row(r)
 		for j, f := range idx {
-			floats.AddScaled(z, float64(val[j]), s.w[int(f)*K:int(f)*K+K])
+			axpy32(val[j], s.w[int(f)*K:int(f)*K+K], z32)
 		}
-		if s.scale != 1 {
-			floats.Scale(s.scale, z)
+		z := grads[i*K : i*K+K]
+		for k, v := range z32 {
+			z[k] = s.scale*float64(v) + s.b[k]
 		}
-		floats.Add(z, s.b)
 		ys := s.ys[s.yptr[r]:s.yptr[r+1]]
 		if s.multi {
 			var loss float64
@@ -464,11 +473,14 @@ func (s *sgdState) forward(batch []int, a, b int, grads, losses []float64) {
 				z[k] = p - y
 			}
 			losses[i] = loss
-			continue
+		} else {
+			y := ys[0]
+			softmax(z) // z now holds the probabilities
+			losses[i] = -math.Log(max(z[y], 1e-15))
+			z[y] -= 1
 		}
-		y := ys[0]
-		softmax(z) // z now holds the probabilities
-		losses[i] = -math.Log(max(z[y], 1e-15))
-		z[y] -= 1
+		for k, v := range z {
+			z32[k] = float32(v)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -21,6 +22,69 @@ type vectorizer struct {
 	// nWords is the number of word features: they sort first, since they
 	// start with a space.
 	nWords int32
+	// short indexes the terms of at most 8 bytes (most of them) by their
+	// bytes packed into a uint64: exact, and much faster than the map.
+	short packedIndex
+}
+
+// packedIndex is an open-addressing hash table from terms of 1 to 8 bytes,
+// packed little-endian into a uint64 (normalized text has no NUL byte, so
+// the packing is unambiguous and never 0), to feature indices.
+type packedIndex struct {
+	keys  []uint64 // 0 = empty
+	vals  []int32
+	shift uint
+}
+
+func pack(b []byte) uint64 {
+	if len(b) == 8 {
+		return binary.LittleEndian.Uint64(b)
+	}
+	var k uint64
+	for i, c := range b {
+		k |= uint64(c) << (8 * i)
+	}
+	return k
+}
+
+func newPackedIndex(terms []string) packedIndex {
+	n := 0
+	for _, t := range terms {
+		if len(t) <= 8 {
+			n++
+		}
+	}
+	bits := uint(4)
+	for 1<<bits < 2*n {
+		bits++
+	}
+	p := packedIndex{keys: make([]uint64, 1<<bits), vals: make([]int32, 1<<bits), shift: 64 - bits}
+	for i, t := range terms {
+		if len(t) <= 8 {
+			k := pack([]byte(t))
+			h := (k * 0x9E3779B97F4A7C15) >> p.shift
+			for p.keys[h] != 0 {
+				h = (h + 1) & uint64(len(p.keys)-1)
+			}
+			p.keys[h], p.vals[h] = k, int32(i)
+		}
+	}
+	return p
+}
+
+// lookup finds the term whose packed bytes are k.
+func (p *packedIndex) lookup(k uint64) (int32, bool) {
+	mask := uint64(len(p.keys) - 1)
+	h := (k * 0x9E3779B97F4A7C15) >> p.shift
+	for {
+		switch p.keys[h] {
+		case k:
+			return p.vals[h], true
+		case 0:
+			return 0, false
+		}
+		h = (h + 1) & mask
+	}
 }
 
 // newVectorizer indexes terms (sorted, distinct) for cfg.
@@ -32,6 +96,7 @@ func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
 			v.nWords = int32(i + 1)
 		}
 	}
+	v.short = newPackedIndex(terms)
 	return v
 }
 
@@ -43,6 +108,7 @@ type scratch struct {
 	cnt    []float64 // their counts, then their final values
 	table  []int32   // open-addressing set: feature -> position in idx, -1 empty
 	scores []float64
+	z32    []float32
 	order  []int
 }
 
@@ -85,7 +151,19 @@ func (v *vectorizer) features(text string, s *scratch) {
 	mask := uint32(len(s.table) - 1)
 	table := s.table
 	s.starts = spans(buf, wordEnd, v.cfg, s.starts, func(i, j int) {
-		f, ok := v.index[string(buf[i:j])]
+		var f int32
+		var ok bool
+		if n := j - i; n <= 8 {
+			var k uint64
+			if i+8 <= len(buf) {
+				k = binary.LittleEndian.Uint64(buf[i:]) & (^uint64(0) >> (64 - 8*n))
+			} else {
+				k = pack(buf[i:j])
+			}
+			f, ok = v.short.lookup(k)
+		} else {
+			f, ok = v.index[string(buf[i:j])]
+		}
 		if !ok {
 			return
 		}

@@ -181,7 +181,7 @@ func TestVectorizer_SameAsNLP(t *testing.T) {
 func TestVectorizer_SameAsNLP_CLINC150(t *testing.T) {
 	train := clinc(t, "train")
 	test := clinc(t, "test")
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		test = test[:500]
 	}
 	vec, _ := buildFeatures(texts(train), tokenConfig{WordNGrams: 2, CharMin: 2, CharMax: 5}, 2, 2)
