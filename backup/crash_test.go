@@ -140,6 +140,9 @@ func TestFileStore_Crash(t *testing.T) {
 		t.Skip("re-executes the test binary hundreds of times")
 	}
 	total := 200
+	if raceEnabled {
+		total = 100
+	}
 	if os.Getenv("MOODFOOD_LONG") != "" {
 		total = 1250
 	}
