@@ -6,12 +6,16 @@ import (
 	"testing"
 )
 
+// testRoot has a space, to exercise quoting.
 const testRoot = "/srv/mood food/root"
 
+// testEntry is a monthly entry for root.
 func testEntry(root string) cronEntry {
 	return cronEntry{Schedule: "0 3 1 * *", Binary: "/usr/local/bin/cronjob", Root: root}
 }
 
+// TestCronEntryLine checks quoting, "%" escaping, the last-day guard and
+// reading the schedule back.
 func TestCronEntryLine(t *testing.T) {
 	e := cronEntry{Schedule: "0 4 28-31 * *", LastDay: true, Binary: "/opt/it's/cronjob", Root: "/data/100%/r",
 		Args: []string{"--timeout", "2h0m0s"}}
@@ -33,6 +37,7 @@ func TestCronEntryLine(t *testing.T) {
 	}
 }
 
+// TestUpsertRemove checks the pure editing functions on crafted crontabs.
 func TestUpsertRemove(t *testing.T) {
 	line := testEntry(testRoot).line()
 	other := testEntry("/srv/mood food/root2").line() // a prefix-sharing root

@@ -79,6 +79,8 @@ const (
 	exitBusy     = 4
 )
 
+// main runs the command with a context canceled by SIGINT or SIGTERM and
+// exits with run's code.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

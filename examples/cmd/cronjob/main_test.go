@@ -27,10 +27,12 @@ case "$1" in
 esac
 `
 
+// TestMain builds the binary once for the package.
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// testMain is TestMain with deferred cleanup.
 func testMain(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "cronjob-test-")
 	if err != nil {
@@ -99,6 +101,7 @@ func fakeEnv(t *testing.T) ([]string, string) {
 	return []string{"MOODFOOD_CRONTAB=" + fakeCrontab, "FAKE_CRONTAB_FILE=" + tab}, tab
 }
 
+// TestUsage checks the usage exit codes.
 func TestUsage(t *testing.T) {
 	cronjob(t, nil).want(t, exitUsage, "no command")
 	cronjob(t, nil, "frobnicate").want(t, exitUsage, "unknown command")
@@ -108,6 +111,8 @@ func TestUsage(t *testing.T) {
 	cronjob(t, nil, "setup", "-h").want(t, exitOK, "setup -h")
 }
 
+// TestRootRequired checks that no command falls back to the working
+// directory.
 func TestRootRequired(t *testing.T) {
 	for _, cmd := range []string{"run", "status", "setup", "remove", "backups"} {
 		r := cronjob(t, nil, cmd)
@@ -123,6 +128,7 @@ func TestRootRequired(t *testing.T) {
 	}
 }
 
+// TestSetupValidation is the table of setup's schedule flags.
 func TestSetupValidation(t *testing.T) {
 	root := t.TempDir()
 	tests := []struct {
@@ -191,6 +197,8 @@ const foreignTab = "# m h  dom mon dow   command\nMAILTO=\"ops@example.com\"\nSH
 	"0 1 * * * /bin/true # moodfood-retrain root=/some/other/root\n" +
 	"@reboot /bin/echo up"
 
+// TestCrontabFake round-trips setup, setup again and remove through the
+// file-backed fake crontab with foreign lines around the entry.
 func TestCrontabFake(t *testing.T) {
 	env, tab := fakeEnv(t)
 	root := t.TempDir()

@@ -23,6 +23,7 @@ const (
 	monCritical = 2
 )
 
+// monStatus names the monitoring-plugin exit codes.
 var monStatus = [...]string{"OK", "WARNING", "CRITICAL"}
 
 // historyName is the run history under ROOT/data/logs (DESIGN.md §2).

@@ -10,6 +10,7 @@ import (
 	"time"
 )
 
+// TestEvaluate covers healthy, late and failing inputs of evaluate.
 func TestEvaluate(t *testing.T) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	monthly, err := parseSchedule("0 3 1 * *")
@@ -85,6 +86,7 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestReadHistoryTail reads the tail past damaged and torn lines.
 func TestReadHistoryTail(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "data", "logs")

@@ -10,6 +10,7 @@ import (
 	"moodfood/retrain"
 )
 
+// TestProgressPrinter checks the plain and the terminal renderings.
 func TestProgressPrinter(t *testing.T) {
 	events := []retrain.Progress{{Stage: "trigger", Step: 1, Steps: 3}, {Stage: "train", Step: 2, Steps: 3}}
 	for e := 1; e <= 20; e++ {

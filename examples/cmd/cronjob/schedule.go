@@ -36,6 +36,7 @@ type schedule struct {
 // errSchedule marks schedule syntax errors.
 var errSchedule = errors.New("invalid cron schedule")
 
+// macros are the @ forms cron accepts, as five-field expressions.
 var macros = map[string]string{
 	"@hourly":   "0 * * * *",
 	"@daily":    "0 0 * * *",
@@ -46,6 +47,8 @@ var macros = map[string]string{
 	"@annually": "0 0 1 1 *",
 }
 
+// monthNames and dowNames are the names cron accepts in the month and
+// day-of-week fields, in value order.
 var monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 var dowNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 

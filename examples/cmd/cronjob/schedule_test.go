@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestParseSchedule is the table of valid and invalid expressions.
 func TestParseSchedule(t *testing.T) {
 	valid := []struct{ expr, norm string }{
 		{"0 3 1 * *", "0 3 1 * *"},
@@ -39,6 +40,8 @@ func TestParseSchedule(t *testing.T) {
 	}
 }
 
+// TestScheduleNext checks next firings, including dom/dow semantics and
+// the last-day guard.
 func TestScheduleNext(t *testing.T) {
 	loc := time.UTC
 	at := func(s string) time.Time {
@@ -88,6 +91,8 @@ func TestScheduleNext(t *testing.T) {
 	}
 }
 
+// TestScheduleNextDST checks that next always moves forward across a DST
+// gap.
 func TestScheduleNextDST(t *testing.T) {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
