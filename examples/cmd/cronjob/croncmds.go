@@ -135,35 +135,15 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	e := cronEntry{Schedule: expr, LastDay: lastDay, Root: root}
-	if *binary != "" {
-		e.Binary, err = absFile("--binary", *binary)
-		if err == nil {
-			var st os.FileInfo
-			if st, err = os.Stat(e.Binary); err == nil && (st.IsDir() || st.Mode()&0o111 == 0) {
-				err = fmt.Errorf("--binary %s is not an executable file", e.Binary)
-			}
-		}
-	} else {
-		e.Binary, err = selfBinary()
-	}
-	if err == nil {
-		err = checkPath("binary", e.Binary)
-	}
-	if *timeout > 0 {
-		e.Args = append(e.Args, "--timeout", timeout.String())
-	}
-	for _, f := range []struct{ flag, val string }{{"--webhook-url-file", *urlFile}, {"--webhook-secret-file", *secretFile}} {
-		if f.val == "" || err != nil {
-			continue
-		}
-		var p string
-		if p, err = absFile(f.flag, f.val); err == nil {
-			e.Args = append(e.Args, f.flag, p)
-		}
+	if e.Binary, err = entryBinary(*binary); err == nil {
+		e.Args, err = entryArgs(*timeout, *urlFile, *secretFile)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob setup:", err)
 		return exitFailed
+	}
+	if _, err := os.Stat(filepath.Join(root, baseDatasetRel)); err != nil {
+		warnings = append(warnings, fmt.Sprintf("warning: %s has no %s yet; scheduled runs fail until it does (see run --init)", root, baseDatasetRel))
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, w)
@@ -200,6 +180,50 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stdout, "output goes to %s\n", filepath.Join(root, "data", "logs", cronLogName))
 	return exitOK
+}
+
+// entryBinary returns the absolute path of the binary cron runs: flagVal
+// when set (it must be an executable file), else this binary.
+func entryBinary(flagVal string) (string, error) {
+	if flagVal == "" {
+		exe, err := selfBinary()
+		if err != nil {
+			return "", err
+		}
+		return exe, checkPath("binary", exe)
+	}
+	p, err := absFile("--binary", flagVal)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("--binary: %w", err)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("--binary %s is not an executable file", p)
+	}
+	return p, nil
+}
+
+// entryArgs returns the run flags setup passes through to the crontab line,
+// with file paths made absolute.
+func entryArgs(timeout time.Duration, urlFile, secretFile string) ([]string, error) {
+	var args []string
+	if timeout > 0 {
+		args = append(args, "--timeout", timeout.String())
+	}
+	for _, f := range []struct{ flag, val string }{{"--webhook-url-file", urlFile}, {"--webhook-secret-file", secretFile}} {
+		if f.val == "" {
+			continue
+		}
+		p, err := absFile(f.flag, f.val)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, f.flag, p)
+	}
+	return args, nil
 }
 
 // cmdRemove implements "cronjob remove".

@@ -183,6 +183,9 @@ func TestSetupValidation(t *testing.T) {
 		if !strings.Contains(r.stdout, "'--timeout' '1h30m0s'") {
 			t.Errorf("line lacks the timeout: %s", r.stdout)
 		}
+		if !strings.Contains(r.stderr, "has no data/intent_dataset.jsonl yet") {
+			t.Errorf("no warning about the empty root: %s", r.stderr)
+		}
 	})
 	t.Run("missing root", func(t *testing.T) {
 		env, _ := fakeEnv(t)
