@@ -1,0 +1,261 @@
+// Command server is a small HTTP service around moodfood's serving helper
+// (package retrain/serve): it answers intent queries with the model deployed
+// under a root directory (DESIGN.md §2), falls back to an LLM when the model
+// is unsure, logs every query to ROOT/data/logs/query_logs.jsonl for the
+// retraining loop, and picks up new deploys without a restart.
+//
+// Usage:
+//
+//	server -root DIR [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl]
+//	       [-llm-noise 0] [-llm-seed 1] [-llm-timeout 2s]
+//	       [-threshold 0.3] [-ambiguity 0.1] [-poll 50ms]
+//	       [-watchdog] [-watchdog-min-queries 200] [-watchdog-margin 0.1]
+//
+// The LLM is an offline fake (serve.LabelLLM): it answers from a labelled
+// JSONL file ({"text": ..., "labels": [...]} per line) by exact lookup of the
+// normalized text, and with "no intent" otherwise. Without -llm-labels there
+// is no fallback and unsure queries are answered by the model (route
+// "ml_degraded").
+//
+// Endpoints (JSON in and out):
+//
+//	POST /classify        {"text": "...", "session_id": "..."} -> serve.Answer
+//	POST /feedback        {"query_id": "...", "positive": true} -> 204
+//	GET  /healthz         200 {"status":"ok","model_version":...}, 503 without a model
+//	GET  /status          serving stats and the deployed version (serve.Stats)
+//	POST /canary          {"version": "...", "fraction": 0.1} starts a canary, or
+//	                      {"fraction": 0.5} changes the running one's fraction
+//	POST /canary/promote  deploys the canary;  POST /canary/abort drops it
+//	POST /shadow          {"version": "..."} starts a shadow model
+//	POST /shadow/stop     stops it
+//
+// Shadow disagreements are appended to ROOT/data/logs/shadow_disagreements.jsonl.
+// The watchdog (on by default) rolls a bad deploy back and logs a
+// model.rolled_back event on stderr.
+//
+// SIGINT or SIGTERM shuts the service down gracefully: it stops accepting
+// connections, waits up to 10 s for requests in flight, stops the reload
+// loop and flushes the query log. The exit code is 0 after a clean
+// shutdown, 1 on a failure and 2 on a usage error. Local filesystems only;
+// NFS is unsupported.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"moodfood/backup"
+	"moodfood/dataset"
+	"moodfood/internal/jsonl"
+	"moodfood/retrain"
+	"moodfood/retrain/serve"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config is what the flags say.
+type config struct {
+	root, addr, llmLabels string
+	llmNoise              float64
+	llmSeed               uint64
+	llmTimeout, poll      time.Duration
+	threshold, ambiguity  float64
+	watchdog              bool
+	watchMinQueries       int
+	watchMargin           float64
+	shutdownTimeout       time.Duration
+	maxBody               int64
+	announce              func(addr string) // called once listening
+}
+
+// run parses args, serves until ctx is done and returns the exit code.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg.announce = func(addr string) { fmt.Fprintf(stderr, "listening on http://%s\n", addr) }
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := serveRoot(ctx, cfg, log); err != nil {
+		log.Error("server failed", "err", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.root, "root", "", "root directory (ROOT/models, ROOT/data); required")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.llmLabels, "llm-labels", "", "JSONL file of labelled texts the fake LLM answers from")
+	fs.Float64Var(&c.llmNoise, "llm-noise", 0, "share of fake-LLM answers made wrong on purpose")
+	fs.Uint64Var(&c.llmSeed, "llm-seed", 1, "seed of the fake LLM's noise")
+	fs.DurationVar(&c.llmTimeout, "llm-timeout", serve.DefaultLLMTimeout, "LLM call timeout")
+	fs.Float64Var(&c.threshold, "threshold", serve.DefaultThreshold, "confidence below which the LLM is asked")
+	fs.Float64Var(&c.ambiguity, "ambiguity", serve.DefaultAmbiguity, "top-2 margin below which the LLM is asked")
+	fs.DurationVar(&c.poll, "poll", serve.DefaultPollInterval, "how often to check for a new deploy")
+	fs.BoolVar(&c.watchdog, "watchdog", true, "roll back a deploy whose fallback or disagreement rate is worse")
+	fs.IntVar(&c.watchMinQueries, "watchdog-min-queries", 200, "queries before the watchdog judges a deploy")
+	fs.Float64Var(&c.watchMargin, "watchdog-margin", 0.10, "how much worse a rate may get before a rollback")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.root == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: server -root DIR [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl] (see -h)")
+		return c, errors.New("usage")
+	}
+	if c.threshold == 0 { // an explicit 0 means "no threshold", not the default
+		c.threshold = -1
+	}
+	if c.ambiguity == 0 {
+		c.ambiguity = -1
+	}
+	c.maxBody = 1 << 20
+	return c, nil
+}
+
+// serveRoot opens everything under cfg.root, serves HTTP until ctx is done
+// and shuts down in order: HTTP, serving loop, logs, stores.
+func serveRoot(ctx context.Context, cfg config, log *slog.Logger) (err error) {
+	root, err := filepath.Abs(cfg.root)
+	if err != nil {
+		return err
+	}
+	models, err := backup.OpenFileStore(filepath.Join(root, "models"), &backup.FileStoreOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer models.Close()
+	data, err := dataset.OpenFileStore(root, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil { // flushes the query log
+			err = cerr
+		}
+	}()
+	qlog, err := data.Logger()
+	if err != nil {
+		return err
+	}
+	shadowPath := filepath.Join(root, "data", "logs", "shadow_disagreements.jsonl")
+	shadowLog, err := jsonl.OpenAppender(shadowPath, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shadowLog.Sync()
+		shadowLog.Close()
+	}()
+
+	opts := &serve.Options{
+		QueryLog:     qlog,
+		LLMTimeout:   cfg.llmTimeout,
+		Threshold:    cfg.threshold,
+		Ambiguity:    cfg.ambiguity,
+		PollInterval: cfg.poll,
+		Logger:       log,
+		Notifier: retrain.NotifierFunc(func(_ context.Context, e retrain.Event) error {
+			log.Warn("event", "type", e.Type, "summary", e.Record.Summary(), "reason", e.Record.Reason)
+			return nil
+		}),
+		OnDisagreement: func(d serve.Disagreement) {
+			b, err := json.Marshal(d)
+			if err == nil {
+				err = shadowLog.Append(b)
+			}
+			if err != nil {
+				log.Warn("shadow log failed", "err", err.Error())
+			}
+		},
+	}
+	if cfg.llmLabels != "" {
+		llm, skipped, err := readLabels(cfg.llmLabels, cfg.llmNoise, cfg.llmSeed)
+		if err != nil {
+			return err
+		}
+		log.Info("fake LLM loaded", "file", cfg.llmLabels, "texts", llm.Len(), "skipped_lines", skipped)
+		opts.LLM = llm
+	}
+	if cfg.watchdog {
+		opts.Watchdog = &serve.WatchdogOptions{MinQueries: cfg.watchMinQueries,
+			FallbackMargin: cfg.watchMargin, DisagreementMargin: cfg.watchMargin}
+	}
+	srv, err := serve.Open(ctx, models, opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if v := srv.Stats().Deployed; v != "" {
+		log.Info("serving", "version", string(v))
+	} else {
+		log.Warn("no model deployed yet; /classify answers 503 until one is")
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           newHandler(srv, cfg.maxBody),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.announce != nil {
+		cfg.announce(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func readLabels(path string, noise float64, seed uint64) (*serve.LabelLLM, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	return serve.ReadLabelLLM(f, &serve.LabelLLMOptions{NoiseRate: noise, Seed: seed})
+}
