@@ -17,6 +17,7 @@ type Config struct {
 	Epochs     int     `json:"epochs"`
 	L2         float64 `json:"l2"`
 	Rate       float64 `json:"learning_rate"`
+	Margin     float64 `json:"margin,omitempty"` // softmax training margin
 	BatchSize  int     `json:"batch_size"`
 	Seed       uint64  `json:"seed"`
 	Threshold  float64 `json:"threshold"` // multi-label decision threshold

@@ -7,7 +7,7 @@
 // words of Unicode letters, marks and digits with inner apostrophes kept,
 // invalid UTF-8 treated as a separator) and turned into word n-grams
 // (unigrams and bigrams by default) and character n-grams taken inside word
-// boundaries (2 to 5 characters of "<word>" by default). The vocabulary is
+// boundaries (3 to 5 characters of "<word>" by default). The vocabulary is
 // fitted by nlp.CountVectoriser (github.com/james-bowman/nlp) with the
 // package's tokeniser, which implements nlp.Tokeniser; character n-grams
 // found in fewer than MinDF training texts are pruned. IDF weights come from
@@ -25,7 +25,8 @@
 // Single-label data gets a multinomial (softmax) logistic regression;
 // multi-label data (any example with other than one label; see LabelMode)
 // gets one-vs-rest logistic regressions and a decision threshold, 0.5 or
-// tuned on held-out data. Both are L2-regularized and trained by mini-batch
+// tuned on held-out data. Softmax training adds a margin to the loss (see
+// TrainerOptions.Margin). Both are L2-regularized and trained by mini-batch
 // SGD whose forward passes and updates run on all cores; the result does not
 // depend on the number of workers, and the same data, options and seed give
 // a byte-identical model file.

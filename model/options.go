@@ -25,14 +25,22 @@ type TrainerOptions struct {
 	Seed uint64
 
 	// Epochs is the number of passes of stochastic gradient descent. Zero
-	// picks a number from the data size: 8 up to 20,000 examples, fewer
-	// beyond (3 at 1,000,000), since big sets need fewer passes.
+	// picks a number from the data size: 6 up to 20,000 examples, fewer
+	// beyond (3 above 300,000), since big sets need fewer passes, and more
+	// for small sets so that training makes at least 300 steps.
 	Epochs int
-	// L2 is the L2 regularisation strength per example. Zero means 1e-6;
-	// a negative value disables it.
+	// L2 is the L2 regularisation strength (the objective is the mean loss
+	// plus L2/2 times the squared weights). Zero means 3e-6; a negative value
+	// disables it.
 	L2 float64
+	// Margin is the additive margin subtracted from the true label's score
+	// while training a softmax model: the loss keeps pushing until the true
+	// label wins by that much, like a max-margin classifier. Prediction uses
+	// the plain softmax. Zero means 4; a negative value disables it.
+	Margin float64
 	// LearningRate is the initial SGD step; it decays linearly towards a
-	// tenth of itself. Zero means 1.
+	// tenth of itself. Zero means 100 (the step follows the mean gradient
+	// of a batch of unit-length vectors, so it is large).
 	LearningRate float64
 	// BatchSize is the number of examples per gradient step (whose forward
 	// passes run in parallel). Zero means 32.
@@ -45,11 +53,11 @@ type TrainerOptions struct {
 	// on: n-grams of CharMin to CharMax characters taken inside word
 	// boundaries (each word padded as "<word>").
 	NoCharNGrams bool
-	// CharMin and CharMax bound the character n-gram lengths. Zero means 2
+	// CharMin and CharMax bound the character n-gram lengths. Zero means 3
 	// and 5.
 	CharMin, CharMax int
 	// MinDF is the minimum number of training texts a character n-gram must
-	// occur in to be kept. Word n-grams are always kept. Zero means 2.
+	// occur in to be kept. Word n-grams are always kept. Zero means 3.
 	MinDF int
 
 	// Mode chooses single- or multi-label training; ModeAuto by default.
@@ -83,9 +91,14 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 		d = *o
 	}
 	if d.L2 == 0 {
-		d.L2 = 1e-6
+		d.L2 = 3e-6
 	} else if d.L2 < 0 {
 		d.L2 = 0
+	}
+	if d.Margin == 0 {
+		d.Margin = 4
+	} else if d.Margin < 0 {
+		d.Margin = 0
 	}
 	if d.LearningRate <= 0 {
 		d.LearningRate = 100
@@ -97,7 +110,7 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 		d.WordNGrams = 2
 	}
 	if d.CharMin <= 0 {
-		d.CharMin = 2
+		d.CharMin = 3
 	}
 	if d.CharMax <= 0 {
 		d.CharMax = 5
@@ -106,7 +119,7 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 		d.CharMax = d.CharMin
 	}
 	if d.MinDF <= 0 {
-		d.MinDF = 2
+		d.MinDF = 3
 	}
 	if d.HoldoutFraction <= 0 || d.HoldoutFraction >= 1 {
 		d.HoldoutFraction = 0.2
@@ -132,16 +145,21 @@ func (o *TrainerOptions) tokens() tokenConfig {
 	return c
 }
 
-// autoEpochs is the default number of epochs for n examples.
-func autoEpochs(n int) int {
+// autoEpochs is the default number of epochs for n examples in batches of
+// batch: by data size, but at least enough for 300 gradient steps (capped at
+// 200 epochs), so that small data sets are not underfitted.
+func autoEpochs(n, batch int) int {
+	var e int
 	switch {
 	case n <= 20_000:
-		return 6
+		e = 6
 	case n <= 100_000:
-		return 6
+		e = 5
 	case n <= 300_000:
-		return 4
+		e = 4
 	default:
-		return 3
+		e = 3
 	}
+	steps := (n + batch - 1) / max(batch, 1)
+	return max(e, min(200, (300+steps-1)/max(steps, 1)))
 }

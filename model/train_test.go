@@ -62,7 +62,7 @@ func TestTrainer_Train(t *testing.T) {
 		if want := []string{"happy", "hungry", "sad"}; !slices.Equal(c.Labels(), want) {
 			t.Errorf("Labels = %q, want %q", c.Labels(), want)
 		}
-		if stages[0] != "vectorize 0/0" || stages[len(stages)-1] != fmt.Sprintf("fit %d/%d", autoEpochs(24), autoEpochs(24)) {
+		if stages[0] != "vectorize 0/0" || stages[len(stages)-1] != fmt.Sprintf("fit %d/%d", autoEpochs(24, 32), autoEpochs(24, 32)) {
 			t.Errorf("progress = %q", stages)
 		}
 		in := c.Info()
