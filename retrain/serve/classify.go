@@ -97,16 +97,21 @@ func Margin(p model.Prediction) float64 {
 // exactly 0.1 (0.5 against 0.4) passes an Ambiguity of 0.1.
 const epsilon = 1e-9
 
-// route decides whether p is answered by the model; reason says why not.
-func (s *Server) route(p model.Prediction) (margin float64, reason string) {
-	margin = Margin(p)
+// FallbackReason applies the routing rule to p: it returns "" when the
+// model answers, ReasonLowConfidence when p.Confidence is below threshold
+// and ReasonAmbiguous when Margin(p) is below ambiguity. Both comparisons
+// allow a rounding epsilon of 1e-9, so a margin of exactly 0.1 (0.5 against
+// 0.4) passes an ambiguity of 0.1; a negative threshold or ambiguity
+// disables its check. Classify uses it with Options.Threshold and
+// Options.Ambiguity.
+func FallbackReason(p model.Prediction, threshold, ambiguity float64) string {
 	switch {
-	case p.Confidence < s.o.Threshold-epsilon || math.IsNaN(p.Confidence):
-		return margin, ReasonLowConfidence
-	case margin < s.o.Ambiguity-epsilon:
-		return margin, ReasonAmbiguous
+	case p.Confidence < threshold-epsilon || math.IsNaN(p.Confidence):
+		return ReasonLowConfidence
+	case Margin(p) < ambiguity-epsilon:
+		return ReasonAmbiguous
 	}
-	return margin, ""
+	return ""
 }
 
 // Classify answers one query. The deployed model (or, for a query in the
@@ -119,9 +124,9 @@ func (s *Server) route(p model.Prediction) (margin float64, reason string) {
 // a logging failure is counted and logged (rate-limited), never returned.
 //
 // Classify returns ErrClosed after Close, ErrEmptyText for an empty
-// Request.Text, ErrNoModel while no model is
-// loaded, and ctx's error when ctx is done before the query is answered (the
-// query is then not logged).
+// Request.Text (which the query log refuses), ErrNoModel while no model is
+// loaded, and ctx's error when ctx is done before the query is answered
+// (the query is then neither counted nor logged).
 func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	if s.closed.Load() {
 		return Answer{}, ErrClosed
@@ -167,7 +172,7 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 		Canary:       m != cur,
 		ML:           p,
 	}
-	a.Margin, a.Reason = s.route(p)
+	a.Margin, a.Reason = Margin(p), FallbackReason(p, s.o.Threshold, s.o.Ambiguity)
 	compared, agreed := false, false
 	if a.Reason != "" {
 		labels, conf, err := s.askLLM(ctx, req.Text)
@@ -184,7 +189,10 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 				a.Label = labels[0]
 			}
 			a.LLMLabels, a.LLMConfidence = labels, conf
-			compared, agreed = true, slices.Contains(labels, p.Label)
+			// As in dataset's signals: agreement is measured on fallbacks
+			// with LLM labels; a "no intent" answer is not compared.
+			compared = len(labels) > 0
+			agreed = compared && slices.Contains(labels, p.Label)
 		}
 	}
 

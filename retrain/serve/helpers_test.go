@@ -230,3 +230,11 @@ func trainTiny(tb testing.TB, data []model.Example) []byte {
 	}
 	return b.Bytes()
 }
+
+// The leaf types the Server is meant to run on satisfy its interfaces.
+var (
+	_ serve.Source      = (*backup.FileStore)(nil)
+	_ serve.QueryLogger = (*dataset.Logger)(nil)
+	_ serve.LLM         = (*serve.LabelLLM)(nil)
+	_ serve.LLM         = serve.LLMFunc(nil)
+)

@@ -126,7 +126,9 @@ type WatchdogOptions struct {
 }
 
 // Decoder reads a model body as stored by the store into a predictor. It
-// must return an error, never panic, on corrupt input.
+// should return an error, not panic, on corrupt input (a panic is recovered
+// and the version refused). A Server calls it from one goroutine at a time;
+// the predictor it returns must be safe for concurrent use.
 type Decoder func(r io.Reader) (model.Predictor, error)
 
 // decodeModel is the default Decoder.

@@ -384,6 +384,8 @@ func (ts *timingSource) Open(ctx context.Context, v backup.Version) (backup.Mani
 }
 
 func (ts *timingSource) report(t *testing.T) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	var gaps []time.Duration
 	for i := 1; i < len(ts.stamps); i++ {
 		gaps = append(gaps, ts.stamps[i].Sub(ts.stamps[i-1]))

@@ -86,9 +86,9 @@ type refusal struct {
 // nothing is deployed yet (backup.ErrNoCurrent) the Server starts without a
 // model: Classify returns ErrNoModel until a deploy is picked up. Any other
 // failure to load the deployed version is returned (wrapping ErrRefused for
-// a version that cannot be loaded). Unless Options.PollInterval is negative,
-// Open starts one goroutine that polls src.Stamp and runs the watchdog;
-// Close stops it.
+// a version that cannot be loaded). ctx bounds that first load only. Unless
+// Options.PollInterval is negative, Open starts one goroutine that polls
+// src.Stamp and runs the watchdog; Close stops it.
 func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 	if src == nil {
 		return nil, errors.New("serve: open: nil Source")

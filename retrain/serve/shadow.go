@@ -31,7 +31,7 @@ type ShadowStats struct {
 	// Fallbacks is how many queries the shadow itself would have sent to
 	// the LLM (same Threshold and Ambiguity).
 	Fallbacks int64 `json:"fallbacks"`
-	// On the Compared queries the LLM answered, Agreed counts those where
+	// On the Compared queries the LLM answered with labels, Agreed counts those where
 	// the shadow's top label is among the LLM's labels, ServingAgreed those
 	// where the answering model's is: the two agreement rates to compare.
 	Compared      int64 `json:"compared"`
@@ -115,7 +115,7 @@ func (s *Server) StopShadow() (ShadowStats, error) {
 func (s *Server) runShadow(sh *shadow, req Request, a *Answer, compared bool) {
 	sp := sh.model.pred.Predict(req.Text)
 	sh.queries.Add(1)
-	if _, reason := s.route(sp); reason != "" {
+	if FallbackReason(sp, s.o.Threshold, s.o.Ambiguity) != "" {
 		sh.fallbacks.Add(1)
 	}
 	if compared {

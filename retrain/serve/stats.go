@@ -16,15 +16,18 @@ type Counts struct {
 	ML       int64 `json:"ml"`
 	LLM      int64 `json:"llm"`
 	Degraded int64 `json:"ml_degraded"`
-	// Compared is the number of fallbacks the LLM answered; Agreed those
-	// whose model top label was among the LLM's labels.
+	// Compared is the number of fallbacks the LLM answered with labels;
+	// Agreed those whose model top label was among them (the live accuracy
+	// proxy of dataset's signals and trigger.Signals.Agreement).
 	Compared int64 `json:"compared"`
 	Agreed   int64 `json:"agreed"`
 	// Feedback received.
 	Positive int64 `json:"positive"`
 	Negative int64 `json:"negative"`
-	// FallbackRate is (LLM+Degraded)/Queries and Agreement Agreed/Compared
-	// (0 when there is nothing to divide).
+	// FallbackRate is (LLM+Degraded)/Queries, the share the model was
+	// unsure of whether or not the LLM then answered (dataset's signals
+	// count only LLM answers), and Agreement is Agreed/Compared (0 when
+	// there is nothing to divide).
 	FallbackRate float64 `json:"fallback_rate"`
 	Agreement    float64 `json:"agreement"`
 }
@@ -186,8 +189,8 @@ type WindowStats struct {
 	Queries      int     `json:"queries"`
 	Fallbacks    int     `json:"fallbacks"`
 	FallbackRate float64 `json:"fallback_rate"`
-	// Compared is the number of fallbacks the LLM answered and
-	// Disagreements those whose model top label was not among its labels.
+	// Compared is the number of fallbacks the LLM answered with labels and
+	// Disagreements those whose model top label was not among them.
 	Compared         int     `json:"compared"`
 	Disagreements    int     `json:"disagreements"`
 	DisagreementRate float64 `json:"disagreement_rate"`
