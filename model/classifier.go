@@ -8,7 +8,7 @@ import (
 )
 
 // Config is the feature and decision configuration a classifier was trained
-// with, as recorded in its file.
+// with, as recorded in its file. It is a plain value, safe to copy and share.
 type Config struct {
 	WordNGrams int     `json:"word_ngrams"`
 	CharMin    int     `json:"char_min"` // 0: no character n-grams
@@ -25,7 +25,7 @@ type Config struct {
 }
 
 // Info describes a trained classifier. It holds copies: changing it does not
-// change the classifier.
+// change the classifier, and it may be used from any goroutine.
 type Info struct {
 	FormatVersion int      `json:"format_version"`
 	MultiLabel    bool     `json:"multi_label"`

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// EvalOptions tunes Evaluate. The zero value and nil mean defaults.
+// EvalOptions tunes Evaluate. The zero value and nil mean defaults. Evaluate
+// only reads it.
 type EvalOptions struct {
 	// OOSLabel names the out-of-scope label (e.g. "oos"). When set, test
 	// examples carrying it are out of scope and the report adds in-scope
@@ -30,7 +31,8 @@ type EvalOptions struct {
 	Workers int
 }
 
-// Report is the result of Evaluate. Rates are in [0, 1].
+// Report is the result of Evaluate. Rates are in [0, 1]. It is a plain value
+// that Evaluate does not keep: safe to share once returned.
 type Report struct {
 	// N is the number of test examples.
 	N int `json:"n"`
@@ -66,7 +68,7 @@ type Report struct {
 	Confused []Confusion `json:"confused,omitempty"`
 }
 
-// LabelReport holds one label's scores.
+// LabelReport holds one label's scores (a plain value).
 type LabelReport struct {
 	Label     string  `json:"label"`
 	Precision float64 `json:"precision"`
@@ -75,7 +77,8 @@ type LabelReport struct {
 	Support   int     `json:"support"`
 }
 
-// Confusion counts test examples of label True predicted as Pred.
+// Confusion counts test examples of label True predicted as Pred (a plain
+// value).
 type Confusion struct {
 	True  string `json:"true"`
 	Pred  string `json:"pred"`
@@ -105,7 +108,7 @@ func (r Report) Metrics() map[string]float64 {
 	return m
 }
 
-// Evaluate scores p on test. Predictions are computed concurrently (see
+// Evaluate scores p on test. It is safe for concurrent use if p is. Predictions are computed concurrently (see
 // EvalOptions.Workers); the report does not depend on their order. An empty
 // test set gives a zero Report with N = 0.
 func Evaluate(p Predictor, test []Example, opts *EvalOptions) Report {
@@ -347,7 +350,7 @@ func TuneReject(p Predictor, val []Example, opts *EvalOptions, maxDrop float64) 
 }
 
 // Latency is the distribution of single-prediction times measured by
-// MeasureLatency.
+// MeasureLatency (a plain value).
 type Latency struct {
 	P50, P99, Max time.Duration
 	N             int

@@ -3,6 +3,7 @@ package model
 import "runtime"
 
 // LabelMode says whether a classifier predicts one label per text or a set.
+// It is a plain value, safe to copy and share.
 type LabelMode int
 
 const (
@@ -18,7 +19,8 @@ const (
 )
 
 // TrainerOptions tunes a Trainer. The zero value, and a nil *TrainerOptions,
-// mean defaults; every field documents its own.
+// mean defaults; every field documents its own. NewTrainer copies it, so it
+// may be reused or changed afterwards.
 type TrainerOptions struct {
 	// Seed drives the shuffling of the training data. The same data, options
 	// and seed give a byte-identical model file, whatever Workers is.

@@ -255,6 +255,9 @@ func TestClassifier_Concurrent(t *testing.T) {
 }
 
 func TestClassifier_PredictAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	c := mustTrain(t, &TrainerOptions{TopK: 3}, toy())
 	c.Predict("warm up the pool")
 	allocs := testing.AllocsPerRun(100, func() { c.Predict("I am so hungry, what should I eat tonight?") })
