@@ -143,8 +143,8 @@ func get(t *testing.T, url string, out any) int {
 
 func TestServer_EndToEnd(t *testing.T) {
 	root, labels, store, body := newRoot(t)
-	// A threshold of 1 sends every query to the fake LLM.
-	base, stop := startServer(t, "-root", root, "-llm-labels", labels, "-threshold", "1", "-poll", "10ms")
+	// A threshold above 1 sends every query to the fake LLM.
+	base, stop := startServer(t, "-root", root, "-llm-labels", labels, "-threshold", "1.1", "-poll", "10ms")
 
 	var health map[string]string
 	if code := get(t, base+"/healthz", &health); code != 200 || health["status"] != "ok" || health["model_version"] == "" {

@@ -13,6 +13,23 @@ import (
 
 func TestInCanary_Sticky(t *testing.T) {
 	// Property: a key in the canary at fraction f stays in at every f' >= f.
+	r := rand.New(rand.NewPCG(3, 4))
+	const runs = 200000
+	bad := 0
+	for i := range runs {
+		key := fmt.Sprintf("k%d-%x", i, r.Uint64())
+		f, g := r.Float64(), r.Float64()
+		if f > g {
+			f, g = g, f
+		}
+		if serve.InCanary(key, f) && !serve.InCanary(key, g) {
+			bad++
+		}
+	}
+	t.Logf("REL {\"test\": %q, \"runs\": %d, \"bad\": %d}", t.Name(), runs, bad)
+	if bad != 0 {
+		t.Fatalf("%d keys left the canary as the fraction rose", bad)
+	}
 	prop := func(key string, a, b uint16) bool {
 		f, g := float64(a%10001)/10000, float64(b%10001)/10000
 		if f > g {

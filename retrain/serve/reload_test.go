@@ -301,14 +301,11 @@ func TestServer_HotReload(t *testing.T) {
 		t.Logf("load pickups p50 %v p99 %v max %v", loadPickups[len(loadPickups)/2], loadPickups[len(loadPickups)*99/100], loadPickups[len(loadPickups)-1])
 	}
 	ts.report(t)
-	rel, _ := json.Marshal(map[string]any{
-		"test": "hot_reload", "runs": deploys, "bad": bad, "answers": answers, "workers": workers,
-		"corrupt_deploys": corrupt, "refused": st.Refused, "corrupt_not_seen": missedCorrupt,
-		"good_not_seen": missedGood, "reloads": st.Reloads,
-		"pickup_p50_ms": pct(0.5), "pickup_p99_ms": pct(0.99), "pickup_max_ms": pct(1),
-		"seconds": elapsed.Seconds(), "pace_us": pace.Microseconds(),
-	})
-	t.Logf("REL %s", rel)
+	t.Logf("REL {\"test\": %q, \"runs\": %d, \"bad\": %d, \"answers\": %d, \"workers\": %d, "+
+		"\"corrupt_deploys\": %d, \"refused\": %d, \"corrupt_not_seen\": %d, \"good_not_seen\": %d, \"reloads\": %d, "+
+		"\"pickup_p50_ms\": %.1f, \"pickup_p99_ms\": %.1f, \"pickup_max_ms\": %.1f, \"seconds\": %.1f, \"pace_us\": %d}",
+		t.Name(), deploys, bad, answers, workers, corrupt, st.Refused, missedCorrupt, missedGood, st.Reloads,
+		pct(0.5), pct(0.99), pct(1), elapsed.Seconds(), pace.Microseconds())
 	if bad != 0 {
 		t.Fatalf("%d answers from a wrong or corrupt model", bad)
 	}
