@@ -15,7 +15,10 @@
 // JSONL file ({"text": ..., "labels": [...]} per line) by exact lookup of the
 // normalized text, and with "no intent" otherwise. Without -llm-labels there
 // is no fallback and unsure queries are answered by the model (route
-// "ml_degraded").
+// "ml_degraded"). The demo's base set makes a reasonable teacher:
+//
+//	go run ./examples/server -root run/demo -llm-labels examples/demo/data/intent_dataset.jsonl
+//	curl -s localhost:8080/classify -d '{"text": "rainy day, feeling low", "session_id": "u1"}'
 //
 // Endpoints (JSON in and out):
 //
