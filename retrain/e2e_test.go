@@ -129,8 +129,8 @@ func readCLINC(t testing.TB, name string, src dataset.Source) []dataset.Sample {
 // TestOpen_CLINC150 runs the embedded default on CLINC150-sized data: 15,000
 // base samples and 5,000 new ones (val and part of test, as llm samples).
 func TestOpen_CLINC150(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || raceEnabled {
+		t.Skip("short or race: run without -race")
 	}
 	ctx := context.Background()
 	root := t.TempDir()

@@ -35,7 +35,7 @@ func ExampleRetrainer_Run() {
 	res, err := r.Run(context.Background(), retrain.RunOptions{})
 	fmt.Println(res.Outcome, res.Deployed, err)
 	for _, c := range res.Record.Checks {
-		fmt.Printf("%s %.2f %s %.2f %v\n", c.Name, c.Value, c.Op, c.Threshold, c.Passed)
+		fmt.Printf("%s %s %g: %v\n", c.Name, c.Op, c.Threshold, c.Passed)
 	}
 
 	// Nothing new: the trigger says no.
@@ -43,8 +43,8 @@ func ExampleRetrainer_Run() {
 	fmt.Println(res.Outcome, res.Skipped, err)
 	// Output:
 	// deployed true <nil>
-	// eval_samples 24.00 >= 1.00 true
-	// non_finite 0.00 <= 0.00 true
-	// canary_failures 0.00 <= 0.00 true
+	// eval_samples >= 1: true
+	// non_finite <= 0: true
+	// canary_failures <= 0: true
 	// skipped true <nil>
 }

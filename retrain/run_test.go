@@ -35,7 +35,7 @@ func readHistory(t testing.TB, path string) []retrain.Record {
 	for sc.Scan() {
 		var r retrain.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad history line %q: %v", sc.Text(), err)
+			continue // a torn line, as readers must skip
 		}
 		out = append(out, r)
 	}
@@ -384,4 +384,71 @@ func snapshotDir(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestRun_NotifierMisbehaves: a notifier that errors, panics or hangs
+// changes nothing but the log, and costs at most NotifyTimeout per event.
+func TestRun_NotifierMisbehaves(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	cases := map[string]retrain.NotifierFunc{
+		"error": func(context.Context, retrain.Event) error { return errors.New("chat is down") },
+		"panic": func(context.Context, retrain.Event) error { panic("boom") },
+		"hang":  func(context.Context, retrain.Event) error { <-hang; return nil },
+	}
+	for name, n := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, func(c *retrain.Config) {
+				c.Notifier = n
+				c.NotifyTimeout = 100 * time.Millisecond
+				c.OnEvent = func(context.Context, retrain.Event) { panic("hook panics too") }
+			})
+			start := time.Now()
+			res, err := e.r.Run(context.Background(), retrain.RunOptions{})
+			if err != nil || !res.Deployed || time.Since(start) > 2*time.Second {
+				t.Fatalf("Run = %+v, %v after %v", res, err, time.Since(start))
+			}
+		})
+	}
+}
+
+// TestStatus: what a person asks first, cheaply.
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(c *retrain.Config) {
+		c.CronStatusPath = filepath.Join(filepath.Dir(c.HistoryPath), "cron_status.json")
+	})
+	st, err := e.r.Status(ctx)
+	if err != nil || st.Deployed != nil || st.LastSuccess != nil || st.Pending != 30 || st.Decision == nil || st.Running {
+		t.Fatalf("empty status = %+v, %v", st, err)
+	}
+	if _, err := e.r.Run(ctx, retrain.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A torn last line must not hide the history.
+	f, _ := os.OpenFile(e.dir+"/retrain_history.jsonl", os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"retrain_id": "retrain_2025`)
+	f.Close()
+	os.WriteFile(e.dir+"/cron_status.json", []byte(`{"last_start":"2025-08-20T03:00:00Z"}`), 0o600)
+	st, err = e.r.Status(ctx)
+	if err != nil || st.Deployed == nil || !st.Deployed.Intact || st.LastSuccess == nil || st.LastAttempt == nil ||
+		st.HistoryCorrupt != 1 || len(st.Backups) != 1 || st.BackupBytes == 0 || st.Pending != 0 || string(st.Cron) == "" {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+	// The next run appends on a fresh line after the torn one (the reader
+	// stops before the torn line once it has what it needs).
+	if _, err := e.r.Run(ctx, retrain.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = e.r.Status(ctx)
+	if st.LastRun == nil || st.LastRun.Status != trigger.OutcomeDeployed || len(e.history(t)) != 2 {
+		t.Fatalf("status after torn line = %+v", st)
+	}
+	// A corrupt deployed model shows in the integrity check.
+	v, _ := e.models.Current(ctx)
+	e.models.Corrupt(ctx, v)
+	st, _ = e.r.Status(ctx)
+	if st.Deployed == nil || st.Deployed.Intact || st.Deployed.Integrity == "ok" {
+		t.Fatalf("corrupt deployed model: %+v", st.Deployed)
+	}
 }

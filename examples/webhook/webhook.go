@@ -1,0 +1,285 @@
+// Package webhook is a retrain.Notifier that posts run events to a chat
+// webhook (Slack and Discord accept the same JSON) or to any HTTP receiver,
+// and the Verify function such a receiver uses to check a delivery.
+//
+// Each delivery is one POST of
+//
+//	{"text": "...", "content": "...", "event": "model.deployed", "record": {...}}
+//
+// where text (Slack) and content (Discord) carry the same one-line summary
+// and record is the run's retrain.Record, as in the history file. Headers:
+//
+//	X-Moodfood-Timestamp: <unix seconds>
+//	X-Moodfood-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+//	Idempotency-Key:      <retrain_id>.<event>
+//
+// (the signature only when a Secret is set). A delivery is retried with
+// exponential backoff on network errors and 5xx or 429 answers, within the
+// context's deadline, which retrain bounds by Config.NotifyTimeout.
+//
+// The webhook URL is a secret (it usually embeds a token): it never appears
+// in an error, a log line, a history record or a status page. Errors name
+// the host only as "webhook".
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"moodfood/retrain"
+)
+
+// Header names.
+const (
+	HeaderSignature   = "X-Moodfood-Signature"
+	HeaderTimestamp   = "X-Moodfood-Timestamp"
+	HeaderIdempotency = "Idempotency-Key"
+)
+
+// Errors returned by Notify and Verify.
+var (
+	ErrBadSignature = errors.New("webhook: bad signature")
+	ErrStale        = errors.New("webhook: timestamp outside the allowed skew")
+	ErrDelivery     = errors.New("webhook: delivery failed")
+)
+
+// Options tunes a Notifier. A nil *Options and every zero field mean the
+// defaults in the comments.
+type Options struct {
+	// Secret signs each delivery (HMAC-SHA256); empty means unsigned.
+	Secret []byte
+	// Client sends the requests (nil = a client with Timeout per attempt).
+	Client *http.Client
+	// Timeout bounds each attempt (0 = 5s).
+	Timeout time.Duration
+	// Retries is the number of retries after the first attempt (0 = 3;
+	// negative = none). Backoff is the first wait, doubled each time
+	// (0 = 200ms).
+	Retries int
+	Backoff time.Duration
+	// MaxResponse caps how much of a response body is read (0 = 64 KiB);
+	// a receiver that never finishes its body is cut off by Timeout.
+	MaxResponse int64
+	// Events, if not empty, lists the event types to deliver; others are
+	// ignored.
+	Events []string
+	// Now is the clock for the timestamp header (nil = time.Now).
+	Now func() time.Time
+}
+
+// Notifier posts events to one webhook URL. It is safe for concurrent use.
+type Notifier struct {
+	url  string // secret: never printed
+	opts Options
+}
+
+var _ retrain.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier posting to rawURL, which must be an absolute http or
+// https URL. Read the URL from the environment or a file, never from argv.
+// The error never contains the URL.
+func New(rawURL string, opts *Options) (*Notifier, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("webhook: the webhook URL is not an absolute http(s) URL")
+	}
+	n := &Notifier{url: rawURL}
+	if opts != nil {
+		n.opts = *opts
+	}
+	if n.opts.Timeout <= 0 {
+		n.opts.Timeout = 5 * time.Second
+	}
+	if n.opts.Client == nil {
+		n.opts.Client = &http.Client{Timeout: n.opts.Timeout}
+	}
+	if n.opts.Retries == 0 {
+		n.opts.Retries = 3
+	} else if n.opts.Retries < 0 {
+		n.opts.Retries = 0
+	}
+	if n.opts.Backoff <= 0 {
+		n.opts.Backoff = 200 * time.Millisecond
+	}
+	if n.opts.MaxResponse <= 0 {
+		n.opts.MaxResponse = 64 << 10
+	}
+	if n.opts.Now == nil {
+		n.opts.Now = time.Now
+	}
+	return n, nil
+}
+
+// String hides the URL from %v and %s.
+func (n *Notifier) String() string { return "webhook.Notifier{url: <redacted>}" }
+
+// Payload is the JSON body of a delivery.
+type Payload struct {
+	Text    string          `json:"text"`
+	Content string          `json:"content"`
+	Event   string          `json:"event"`
+	Record  *retrain.Record `json:"record,omitempty"`
+}
+
+// Message is the chat text of an event.
+func Message(e retrain.Event) string {
+	icon := map[string]string{
+		retrain.EventRunStarted:      "⏳",
+		retrain.EventRunSkipped:      "💤",
+		retrain.EventRunFailed:       "❌",
+		retrain.EventGateRejected:    "🛑",
+		retrain.EventModelDeployed:   "✅",
+		retrain.EventModelRolledBack: "↩️",
+	}[e.Type]
+	s := strings.TrimSpace(icon + " moodfood " + e.Type)
+	if e.Record != nil {
+		s += ": " + e.Record.Summary()
+	}
+	return s
+}
+
+// Notify delivers e, retrying on network errors and 5xx/429 answers until
+// ctx is done. The error wraps ErrDelivery and never contains the URL.
+func (n *Notifier) Notify(ctx context.Context, e retrain.Event) error {
+	if len(n.opts.Events) > 0 && !contains(n.opts.Events, e.Type) {
+		return nil
+	}
+	msg := Message(e)
+	body, err := json.Marshal(Payload{Text: msg, Content: msg, Event: e.Type, Record: e.Record})
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	key := e.RunID + "." + e.Type
+	wait := n.opts.Backoff
+	var last error
+	for attempt := 0; attempt <= n.opts.Retries; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%w after %d attempts: %v (last: %v)", ErrDelivery, attempt, ctx.Err(), last)
+			case <-t.C:
+			}
+			wait *= 2
+		}
+		retry, err := n.post(ctx, body, key)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrDelivery, last)
+}
+
+// post makes one attempt and says whether a failure is worth retrying.
+func (n *Notifier) post(ctx context.Context, body []byte, key string) (retry bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, n.url, bytes.NewReader(body))
+	if err != nil {
+		return false, errors.New("webhook: cannot build the request")
+	}
+	ts := strconv.FormatInt(n.opts.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "moodfood-retrain-webhook")
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderIdempotency, key)
+	if len(n.opts.Secret) > 0 {
+		req.Header.Set(HeaderSignature, Sign(n.opts.Secret, ts, body))
+	}
+	resp, err := n.opts.Client.Do(req)
+	if err != nil {
+		return true, scrub(err)
+	}
+	defer resp.Body.Close()
+	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, n.opts.MaxResponse))
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return true, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
+	case resp.StatusCode >= 300:
+		return false, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
+	case rerr != nil:
+		// Delivered (2xx) but the body never finished: count it as done.
+		return false, nil
+	}
+	return false, nil
+}
+
+// scrub replaces an error that may carry the URL (a *url.Error) by one that
+// does not, keeping the cause's class.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause := ue.Err
+		switch {
+		case errors.Is(cause, context.DeadlineExceeded):
+			return fmt.Errorf("webhook: %s: timeout", ue.Op)
+		case errors.Is(cause, context.Canceled):
+			return fmt.Errorf("webhook: %s: canceled", ue.Op)
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(cause, &ne) && ne.Timeout() {
+			return fmt.Errorf("webhook: %s: timeout", ue.Op)
+		}
+		return fmt.Errorf("webhook: %s: network error", ue.Op)
+	}
+	return errors.New("webhook: request failed")
+}
+
+// Sign returns the signature header value for body sent at timestamp ts
+// (unix seconds, as sent in X-Moodfood-Timestamp).
+func Sign(secret []byte, ts string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a delivery on the receiving side: header is the request's
+// headers, body its raw body. It returns ErrStale when the timestamp is more
+// than maxSkew away from now (0 = 5 minutes) and ErrBadSignature when the
+// signature does not match (compared in constant time).
+func Verify(secret []byte, header http.Header, body []byte, now time.Time, maxSkew time.Duration) error {
+	if maxSkew <= 0 {
+		maxSkew = 5 * time.Minute
+	}
+	ts := header.Get(HeaderTimestamp)
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return ErrStale
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
+		return ErrStale
+	}
+	want := Sign(secret, ts, body)
+	if !hmac.Equal([]byte(header.Get(HeaderSignature)), []byte(want)) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

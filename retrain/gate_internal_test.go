@@ -1,0 +1,73 @@
+package retrain
+
+import (
+	"math"
+	"testing"
+
+	"moodfood/model"
+)
+
+// TestGate_Boundary: a drop of exactly the tolerance passes, a hair more
+// fails, for accuracy and macro-F1 alike.
+func TestGate_Boundary(t *testing.T) {
+	tests := []struct {
+		name         string
+		dep, cand    float64
+		accOK, f1OK  bool
+		intentDrop   float64
+		intentPassed bool
+	}{
+		{"equal", 0.90, 0.90, true, true, 0, true},
+		{"better", 0.90, 0.95, true, true, 0, true},
+		{"drop 0.01", 0.90, 0.89, true, true, 0.10, true},
+		{"drop 0.0101", 0.90, 0.8899, false, false, 0.1001, false},
+		{"drop 0.02", 0.50, 0.48, false, false, 0.2, false},
+		{"nan", 0.90, math.NaN(), false, false, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Gate{}
+			g.setDefaults()
+			ev := &evaluation{
+				hasDep:  true,
+				holdout: make([]model.Example, 100),
+				cand: model.Report{Accuracy: tt.cand, MacroF1: tt.cand,
+					PerLabel: []model.LabelReport{{Label: "a", F1: 0.9 - tt.intentDrop, Support: 20}}},
+				dep: model.Report{Accuracy: tt.dep, MacroF1: tt.dep,
+					PerLabel: []model.LabelReport{{Label: "a", F1: 0.9, Support: 20}}},
+			}
+			got := map[string]bool{}
+			for _, c := range g.checks(ev) {
+				got[c.Name] = c.Passed
+			}
+			if got["accuracy_delta"] != tt.accOK || got["macro_f1_delta"] != tt.f1OK || got["intent_f1_drop"] != tt.intentPassed {
+				t.Errorf("checks %v", got)
+			}
+		})
+	}
+}
+
+// TestBootstrapLower: identical models give a zero interval; a clearly
+// worse candidate has a negative lower bound; the result is deterministic.
+func TestBootstrapLower(t *testing.T) {
+	var ex []model.Example
+	var good, worse []model.Prediction
+	for i := range 400 {
+		l := []string{"a", "b", "c", "d"}[i%4]
+		ex = append(ex, model.Example{Text: string(rune('A' + i)), Labels: []string{l}})
+		good = append(good, model.Prediction{Label: l, Labels: []string{l}})
+		w := l
+		if i%5 == 0 {
+			w = "a"
+		}
+		worse = append(worse, model.Prediction{Label: w, Labels: []string{w}})
+	}
+	if lo := bootstrapLower(ex, good, good, 200, 1); lo != 0 {
+		t.Errorf("same model: lower bound %v", lo)
+	}
+	lo1 := bootstrapLower(ex, worse, good, 1000, 7)
+	lo2 := bootstrapLower(ex, worse, good, 1000, 7)
+	if lo1 >= -0.1 || lo1 != lo2 {
+		t.Errorf("worse model: lower bounds %v, %v", lo1, lo2)
+	}
+}
