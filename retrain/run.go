@@ -265,7 +265,26 @@ func (r *Retrainer) gather(ctx context.Context, now time.Time, force bool, dep *
 	if err != nil {
 		return trigger.State{}, tail, nil, err
 	}
+	// Pending and Signals both read the query log; they run side by side.
+	var (
+		windows []trigger.Signals
+		sigErr  error
+		sigDone = make(chan struct{})
+	)
+	go func() {
+		defer close(sigDone)
+		sig, ok := r.cfg.Data.(Signaler)
+		if !ok {
+			return
+		}
+		var oov func(string) (int, int)
+		if c, ok := dep.clf.(OOVCounter); ok {
+			oov = c.OOV
+		}
+		windows, sigErr = sig.Signals(ctx, now, r.cfg.SignalWindow, r.cfg.SignalWindows, oov)
+	}()
 	pending, err := r.cfg.Data.Pending(ctx)
+	<-sigDone
 	if err != nil {
 		return trigger.State{}, tail, nil, err
 	}
@@ -283,17 +302,10 @@ func (r *Retrainer) gather(ctx context.Context, now time.Time, force bool, dep *
 		st.DatasetSize = int(dep.manifest.Metrics[metricTrainSamples])
 		st.Baseline = baselineFrom(dep.manifest.Metrics)
 	}
-	if sig, ok := r.cfg.Data.(Signaler); ok {
-		var oov func(string) (int, int)
-		if c, ok := dep.clf.(OOVCounter); ok {
-			oov = c.OOV
-		}
-		w, err := sig.Signals(ctx, now, r.cfg.SignalWindow, r.cfg.SignalWindows, oov)
-		if err != nil {
-			warns = append(warns, "signals: "+err.Error())
-		} else {
-			st.Windows = w
-		}
+	if sigErr != nil {
+		warns = append(warns, "signals: "+sigErr.Error())
+	} else {
+		st.Windows = windows
 	}
 	return st, tail, warns, nil
 }
