@@ -10,9 +10,6 @@ import (
 // the same root.
 var ErrBusy = errors.New("retrain: another run is in progress")
 
-// ErrNoDeployed is reported by Status when nothing is deployed yet.
-var ErrNoDeployed = errors.New("retrain: no model deployed")
-
 // StageError reports which step of Run failed: "lock", "trigger", "load",
 // "merge", "train", "evaluate", "save", "deploy", "verify", "rollback" or
 // "commit". A canceled run fails with the stage it was in and an Err that
