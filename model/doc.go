@@ -7,7 +7,7 @@
 // words of Unicode letters, marks and digits with inner apostrophes kept,
 // invalid UTF-8 treated as a separator) and turned into word n-grams
 // (unigrams and bigrams by default) and character n-grams taken inside word
-// boundaries (3 to 5 characters of "<word>" by default). The vocabulary is
+// boundaries (3 to 4 characters of "<word>" by default). The vocabulary is
 // fitted by nlp.CountVectoriser (github.com/james-bowman/nlp) with the
 // package's tokeniser, which implements nlp.Tokeniser; character n-grams
 // found in fewer than MinDF training texts are pruned. IDF weights come from

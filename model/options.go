@@ -32,13 +32,13 @@ type TrainerOptions struct {
 	// for small sets so that training makes at least 300 steps.
 	Epochs int
 	// L2 is the L2 regularisation strength (the objective is the mean loss
-	// plus L2/2 times the squared weights). Zero means 3e-6; a negative value
+	// plus L2/2 times the squared weights). Zero means 2e-6; a negative value
 	// disables it.
 	L2 float64
 	// Margin is the additive margin subtracted from the true label's score
 	// while training a softmax model: the loss keeps pushing until the true
 	// label wins by that much, like a max-margin classifier. Prediction uses
-	// the plain softmax. Zero means 4; a negative value disables it.
+	// the plain softmax. Zero means 6; a negative value disables it.
 	Margin float64
 	// LearningRate is the initial SGD step; it decays linearly towards a
 	// tenth of itself. Zero means 100 (the step follows the mean gradient
@@ -56,7 +56,7 @@ type TrainerOptions struct {
 	// boundaries (each word padded as "<word>").
 	NoCharNGrams bool
 	// CharMin and CharMax bound the character n-gram lengths. Zero means 3
-	// and 5.
+	// and 4.
 	CharMin, CharMax int
 	// MinDF is the minimum number of training texts a character n-gram must
 	// occur in to be kept. Word n-grams are always kept. Zero means 3.
@@ -93,12 +93,12 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 		d = *o
 	}
 	if d.L2 == 0 {
-		d.L2 = 3e-6
+		d.L2 = 2e-6
 	} else if d.L2 < 0 {
 		d.L2 = 0
 	}
 	if d.Margin == 0 {
-		d.Margin = 4
+		d.Margin = 6
 	} else if d.Margin < 0 {
 		d.Margin = 0
 	}
@@ -115,7 +115,7 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 		d.CharMin = 3
 	}
 	if d.CharMax <= 0 {
-		d.CharMax = 5
+		d.CharMax = 4
 	}
 	if d.CharMax < d.CharMin {
 		d.CharMax = d.CharMin
