@@ -49,7 +49,12 @@
 // seven times a year). setup refuses --day 29, 30 or 31 unless
 // --allow-short-months is given (and then warns which months are skipped);
 // --day last schedules days 28-31 with a guard that lets the job through only
-// when tomorrow is the 1st, so it runs on the last day of every month.
+// when tomorrow is the 1st, so it runs on the last day of every month (the
+// guard uses GNU date, as on Debian; elsewhere use --schedule).
+//
+// setup edits the crontab by reading it ("crontab -l"), replacing or adding
+// its one line, and installing the result ("crontab -"); like crontab -e,
+// it can lose an edit made by someone else in between.
 //
 // Webhook notifications (run, rollback): the URL comes from the file named by
 // --webhook-url-file or from the environment variable MOODFOOD_WEBHOOK_URL,
