@@ -28,7 +28,7 @@ type TrainerOptions struct {
 
 	// Epochs is the number of passes of stochastic gradient descent. Zero
 	// picks a number from the data size: 6 up to 20,000 examples, fewer
-	// beyond (2 above 600,000), since big sets need fewer passes, and more
+	// beyond (1 above 600,000), since big sets need fewer passes, and more
 	// for small sets so that training makes at least 300 steps.
 	Epochs int
 	// L2 is the L2 regularisation strength (the objective is the mean loss
@@ -160,9 +160,9 @@ func autoEpochs(n, batch int) int {
 	case n <= 300_000:
 		e = 4
 	case n <= 600_000:
-		e = 3
-	default:
 		e = 2
+	default:
+		e = 1
 	}
 	steps := (n + batch - 1) / max(batch, 1)
 	return max(e, min(200, (300+steps-1)/max(steps, 1)))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -66,9 +67,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tune       = fs.Bool("tune-threshold", false, "multi-label: tune the decision threshold on held-out training data")
 		workers    = fs.Int("workers", 0, "goroutines for training (0 = GOMAXPROCS)")
 		top        = fs.Int("top-confused", 5, "confused pairs to print")
+		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "evaluate:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "evaluate:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "evaluate:", err)
