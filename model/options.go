@@ -27,7 +27,7 @@ type TrainerOptions struct {
 	Seed uint64
 
 	// Epochs is the number of passes of stochastic gradient descent. Zero
-	// picks a number from the data size: 6 up to 20,000 examples, fewer
+	// picks a number from the data size: 5 up to 20,000 examples, fewer
 	// beyond (1 above 600,000), since big sets need fewer passes, and more
 	// for small sets so that training makes at least 300 steps.
 	Epochs int
@@ -154,7 +154,7 @@ func autoEpochs(n, batch int) int {
 	var e int
 	switch {
 	case n <= 20_000:
-		e = 6
+		e = 5
 	case n <= 100_000:
 		e = 5
 	case n <= 300_000:
