@@ -84,35 +84,49 @@ func (l *fakeLLM) Label(ctx context.Context, text string) ([]string, float64, er
 }
 
 // simClock is the simulation's clock, shared by the retrainer, the dataset
-// store, the query logger and the server. The simulation sets it to each
-// query's arrival time with Set; from there it runs at real speed (so
-// Answer.Latency measures the real compute of Classify) plus whatever
-// Advance adds (the fake LLM's simulated latency). It is safe for
+// store, the query logger, the model store and the server. The simulation
+// sets it to each query's arrival time with Start; from there it runs at
+// real speed (so Answer.Latency measures the real compute of Classify) plus
+// whatever Advance adds (the fake LLM's simulated latency). For the
+// month-end runs it is stopped at the month's end with Freeze, so a run
+// takes no simulated time and the next one comes exactly 30 days later, as
+// the trigger's max-age rule expects of a monthly cron job. It is safe for
 // concurrent use.
 type simClock struct {
-	mu     sync.Mutex
-	base   time.Time // simulated time at anchor
-	anchor time.Time // real time when base was set
+	mu      sync.Mutex
+	base    time.Time // simulated time at anchor
+	anchor  time.Time // real time when base was set
+	running bool
 }
 
-// newSimClock returns a clock reading t.
+// newSimClock returns a clock stopped at t.
 func newSimClock(t time.Time) *simClock {
 	return &simClock{base: t, anchor: time.Now()}
 }
 
-// Now is the simulated time: the last Set value plus the real time elapsed
-// since, plus every Advance since.
+// Now is the simulated time: the last Start or Freeze value, plus the real
+// time elapsed since Start while running, plus every Advance since.
 func (c *simClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.running {
+		return c.base
+	}
 	return c.base.Add(time.Since(c.anchor))
 }
 
-// Set makes the clock read t now. The simulation only moves it forward.
-func (c *simClock) Set(t time.Time) {
+// Start makes the clock read t now and run.
+func (c *simClock) Start(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.base, c.anchor = t, time.Now()
+	c.base, c.anchor, c.running = t, time.Now(), true
+}
+
+// Freeze stops the clock at t.
+func (c *simClock) Freeze(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base, c.running = t, false
 }
 
 // Advance moves the clock forward by d of simulated time.

@@ -201,7 +201,14 @@ func writeTable(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed set %d samples (%d labels), traffic %d queries over %d months; LLM noise %.0f%%, feedback on %.0f%% of answers\n",
 		s.SeedSamples, s.Labels, s.TrafficSamples, max(0, len(s.Months)-1), 100*s.Noise, 100*s.FeedbackRate)
-	fmt.Fprintf(&b, "routing: threshold %.2f, ambiguity margin %.2f, fixed for the whole run\n", s.Threshold, s.Ambiguity)
+	fmt.Fprintf(&b, "routing: threshold %.2f (%s), ambiguity margin %.2f; both fixed for the whole run\n", s.Threshold, s.ThresholdSource, s.Ambiguity)
+	if s.Sweep != nil {
+		b.WriteString("\n")
+		if err := writeSweep(&b, s.Sweep, s.Ambiguity); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("traffic columns: the month's queries, served by the model in service at its start; accuracy: test accuracy of the model in service after the month-end run\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "month\taccuracy\tfallback\tLLM calls\tp50 ms\tmean ms\tML precision\tdataset\texported\tnoisy\tgate\tdeployed\ttest fallback\ttest ML prec\t")

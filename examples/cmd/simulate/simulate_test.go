@@ -29,11 +29,16 @@ var (
 	synthFillers = strings.Fields("i want some please now today maybe really would like to get a the for me my")
 )
 
-// synthKeywords returns label's 12 keywords.
+// synthKeywords returns label's 4 keywords: made-up five-letter words,
+// so that a keyword the model has not seen tells it nothing.
 func synthKeywords(label string) []string {
-	out := make([]string, 12)
+	out := make([]string, 4)
 	for i := range out {
-		out[i] = fmt.Sprintf("%s%c%c", label[:3], 'a'+i, 'a'+(i*7)%26)
+		var w [5]byte
+		for j := range w {
+			w[j] = 'a' + byte(hash01(11, label, fmt.Sprint(i, j))*26)
+		}
+		out[i] = string(w[:])
 	}
 	return out
 }
@@ -52,7 +57,7 @@ func synthExamples(split string, n int) []model.Example {
 			if hash01(7, key, "two") < 0.5 {
 				words = append(words, pick("k2", kw))
 			}
-			words = append(words, pick("f3", synthFillers), fmt.Sprint(split, i)) // unique texts
+			words = append(words, pick("f3", synthFillers), pick("f4", synthFillers))
 			out = append(out, model.Example{Text: strings.Join(words, " "), Labels: []string{l}})
 		}
 	}
@@ -88,8 +93,9 @@ func TestRun(t *testing.T) {
 	csvPath, svgPath := filepath.Join(dir, "out.csv"), filepath.Join(dir, "out.svg")
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{
-		"-data", dir, "-seed-per-label", "3", "-months", fmt.Sprint(months), "-noise", "0.05",
+		"-data", dir, "-seed-per-label", "4", "-months", fmt.Sprint(months), "-noise", "0.05",
 		"-root", root, "-csv", csvPath, "-svg", svgPath, "-json", "-quiet",
+		"-train-epochs", "0", // the model's automatic epochs: tiny data needs many
 	}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
@@ -247,6 +253,9 @@ func TestFakeLLM(t *testing.T) {
 	c := Corpus{Train: synthExamples("train", 200)}
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := newSimClock(start)
+	if !clock.Now().Equal(start) {
+		t.Fatal("a new clock is not stopped at its start")
+	}
 	l := newFakeLLM(c, 0.1, 3, time.Second, clock)
 	wrong := 0
 	for _, e := range c.Train {
