@@ -16,6 +16,9 @@ var (
 	// not valid UTF-8 or holding control characters, or an example has other
 	// than one label when single-label training was forced.
 	ErrLabel = errors.New("model: invalid label")
+	// ErrDiverged means training produced non-finite weights, which only
+	// extreme options (LearningRate, L2) cause.
+	ErrDiverged = errors.New("model: training diverged; lower TrainerOptions.LearningRate")
 	// ErrCorrupt means a model file is damaged: truncated, checksum mismatch,
 	// inconsistent dimensions or non-finite weights.
 	ErrCorrupt = errors.New("model: corrupt model file")

@@ -376,7 +376,7 @@ func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress fu
 			// update, examples in order
 			s.backward(batch, grads, grads32, lr/float64(len(batch)))
 			if s.l2 > 0 {
-				s.scale *= 1 - lr*s.l2
+				s.scale *= max(1-lr*s.l2, 0.5) // clamped: huge L2*rate must not zero the weights
 				if s.scale < 1e-3 {
 					s.rescale()
 				}
@@ -385,6 +385,16 @@ func (s *sgdState) run(ctx context.Context, epochs int, seed uint64, progress fu
 		progress(Progress{Stage: "fit", Epoch: ep, Epochs: epochs, Loss: epochLoss / float64(n)})
 	}
 	s.rescale()
+	for _, x := range s.w {
+		if x-x != 0 { // NaN or Inf
+			return ErrDiverged
+		}
+	}
+	for _, x := range s.b {
+		if x-x != 0 {
+			return ErrDiverged
+		}
+	}
 	return nil
 }
 
@@ -398,13 +408,12 @@ func (s *sgdState) rescale() {
 
 // backward applies the gradient step of a batch.
 func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g float64) {
-	k0, k1 := 0, s.K
 	K := s.K
 	inv := g / s.scale
 	w := s.w
 	for i, r := range batch {
-		gr := grads[i*K+k0 : i*K+k1]
-		gr32 := grads32[i*K+k0 : i*K+k1]
+		gr := grads[i*K : i*K+K]
+		gr32 := grads32[i*K : i*K+K]
 		idx, val := s.X.row(r)
 		active := 0
 		for _, v := range gr {
@@ -414,20 +423,20 @@ func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g f
 		}
 		if active*4 > len(gr) {
 			for j, f := range idx {
-				o := int(f)*K + k0
-				axpy32(float32(-inv*float64(val[j])), gr32, w[o:o+len(gr)])
+				o := int(f) * K
+				axpy32(float32(-inv*float64(val[j])), gr32, w[o:o+K])
 			}
 		} else if active > 0 {
 			for k, v := range gr {
 				if v > gradEps || v < -gradEps {
 					a := float32(-inv * v)
 					for j, f := range idx {
-						w[int(f)*K+k0+k] += a * val[j]
+						w[int(f)*K+k] += a * val[j]
 					}
 				}
 			}
 		}
-		floats.AddScaled(s.b[k0:k1], -g, gr)
+		floats.AddScaled(s.b, -g, gr)
 	}
 }
 

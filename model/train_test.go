@@ -92,6 +92,7 @@ func TestTrainer_Train(t *testing.T) {
 		{"ErrLabel/invalid utf-8", nil, []Example{{"hello", []string{"a\xff"}}, {"world", []string{"b"}}}, ErrLabel},
 		{"ErrLabel/too long", nil, []Example{{"hello", []string{strings.Repeat("x", MaxLabelBytes+1)}}, {"world", []string{"b"}}}, ErrLabel},
 		{"ErrLabel/single forced", &TrainerOptions{Mode: ModeSingle}, toyMulti(), ErrLabel},
+		{"ErrDiverged", &TrainerOptions{LearningRate: 1e308, Margin: 1e308}, toy(), ErrDiverged},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
