@@ -15,6 +15,16 @@
 //	Export ──▶ data/logs/training_dataset.jsonl   (incremental, export_state.json)
 //	Snapshot = Export + base + exported (Old|New at the committed Mark) + golden
 //	Commit(mark) after a deploy ──▶ data/logs/train_watermark.json
+//	Pending = exported lines after the Mark + what Export would add now
+//	          (exact up to PendingExactBytes of unexported log, else an
+//	          upper-bound estimate; PendingExact is always exact)
+//
+// # Performance
+//
+// Export, Pending and Snapshot decode the query log and the sample files
+// with hand-written scanners of the known fields that fall back to
+// encoding/json for any line outside a strict subset of JSON, so results
+// are the same as with encoding/json alone; see BENCHMARKS.md.
 //
 // # Robustness (DESIGN.md §4)
 //

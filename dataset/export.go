@@ -81,6 +81,11 @@ func (p ExportPolicy) withDefaults() ExportPolicy {
 // ModelShare cap is applied by the caller across an export.
 func (p ExportPolicy) Judge(q Query) (Sample, string) {
 	p = p.withDefaults()
+	return p.judge(&q)
+}
+
+// judge is Judge for a policy with defaults already applied.
+func (p *ExportPolicy) judge(q *Query) (Sample, string) {
 	if q.Success != nil && !*q.Success && !p.AllowFailure {
 		return Sample{}, ReasonFailure
 	}

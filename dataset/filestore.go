@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
@@ -253,6 +255,50 @@ type feedbackInfo struct {
 	joined   bool
 }
 
+// feedbackIndex maps query ids to their latest feedback. A one-hash Bloom
+// filter in front of the map answers most lookups (queries without
+// feedback) from a small bit set that stays in cache.
+type feedbackIndex struct {
+	m    map[string]*feedbackInfo
+	seed maphash.Seed
+	bits []uint64 // grown with the map; rebuilt on growth
+}
+
+func newFeedbackIndex() *feedbackIndex {
+	return &feedbackIndex{m: map[string]*feedbackInfo{}, seed: maphash.MakeSeed(), bits: make([]uint64, 1<<10)}
+}
+
+func (x *feedbackIndex) bit(id string) (int, uint64) {
+	h := maphash.String(x.seed, id)
+	n := uint64(len(x.bits)) * 64
+	b := h % n
+	return int(b / 64), 1 << (b % 64)
+}
+
+func (x *feedbackIndex) add(id string, f *feedbackInfo) {
+	x.m[id] = f
+	if len(x.m)*16 > len(x.bits)*64 {
+		x.bits = make([]uint64, len(x.bits)*4)
+		for k := range x.m {
+			i, b := x.bit(k)
+			x.bits[i] |= b
+		}
+		return
+	}
+	i, b := x.bit(id)
+	x.bits[i] |= b
+}
+
+func (x *feedbackIndex) get(id string) *feedbackInfo {
+	if len(x.m) == 0 {
+		return nil
+	}
+	if i, b := x.bit(id); x.bits[i]&b == 0 {
+		return nil
+	}
+	return x.m[id]
+}
+
 // position is a point in the query log.
 type position struct {
 	seg  int
@@ -286,7 +332,11 @@ func (s *FileStore) scanLog(ctx context.Context, segs []segment, start position,
 			f.Close()
 			return pos, total, fmt.Errorf("dataset: %w", err)
 		}
-		rd := jsonl.NewReader(f, s.opts.MaxRecord)
+		size := chunkSize
+		if fi, err := f.Stat(); err == nil && fi.Size()-off < int64(size) {
+			size = int(fi.Size() - off) // small file: small buffer
+		}
+		rd := jsonl.NewReaderSize(f, s.opts.MaxRecord, size)
 		rd.SetLineNo(lineNo)
 		stop := false
 		begin := off
@@ -393,19 +443,7 @@ func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
 	}
 
 	// Pass 1: feedback, joined to queries by id (the latest wins).
-	fb := map[string]*feedbackInfo{}
-	fbKey := []byte(`"feedback"`)
-	_, _, err = s.scanLog(ctx, segs, start, func(seg int, line []byte, _ int, _, end int64) (bool, error) {
-		if !bytes.Contains(line, fbKey) {
-			return true, nil
-		}
-		var r record
-		if decodeRecord(line, &r) != nil || r.Type != TypeFeedback || r.QueryID == "" || r.Positive == nil {
-			return true, nil
-		}
-		fb[r.QueryID] = &feedbackInfo{positive: *r.Positive, success: r.Success, seg: seg, end: end}
-		return true, nil
-	})
+	fb, err := s.collectFeedback(ctx, segs, start)
 	if err != nil {
 		return st, err
 	}
@@ -416,7 +454,7 @@ func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
 		return st, fmt.Errorf("dataset: export: %w", err)
 	}
 	defer app.Close()
-	var out []byte
+	out := make([]byte, 0, 1<<20+4096)
 	var models [][]byte
 	var werr error
 	flush := func() {
@@ -425,73 +463,33 @@ func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
 		}
 		out = out[:0]
 	}
-	var r record
-	settleBefore := now.Add(-pol.Settle)
-	stop, rs, err := s.scanLog(ctx, segs, start, func(seg int, line []byte, lineNo int, _, _ int64) (bool, error) {
-		if err := decodeRecord(line, &r); err != nil || (r.Type == TypeQuery && (r.QueryID == "" || r.Text == "")) {
-			st.Corrupt++
-			if len(st.Lines) < jsonl.MaxBadLines {
-				st.Lines = append(st.Lines, lineNo)
-				st.CorruptAt = append(st.CorruptAt, filepath.Base(segs[seg].path)+":"+strconv.Itoa(lineNo))
+	stop, err := s.judgeLog(ctx, segs, start, fb, recovered, pol, now, &st, func(smp *Sample) error {
+		n := len(out)
+		var ok bool
+		if out, ok = appendSample(out, smp); !ok {
+			b, err := json.Marshal(smp)
+			if err != nil {
+				return fmt.Errorf("dataset: export: %w", err)
 			}
-			return true, nil
-		}
-		if r.Type != TypeQuery {
-			return true, nil
-		}
-		if pol.Settle > 0 && r.Timestamp.After(settleBefore) {
-			return false, nil
-		}
-		st.Scanned++
-		q := r.Query
-		if f := fb[q.QueryID]; f != nil {
-			f.joined = true
-			p := f.positive
-			q.Positive = &p
-			if f.success != nil {
-				q.Success = f.success
-			}
-		}
-		if recovered[q.QueryID] {
-			st.Recovered++
-			return true, nil
-		}
-		smp, reason := pol.Judge(q)
-		if reason != "" {
-			st.Rejected[reason]++
-			return true, nil
-		}
-		b, err := json.Marshal(smp)
-		if err != nil {
-			return false, fmt.Errorf("dataset: export: %w", err)
+			out = append(out[:n], b...)
 		}
 		if smp.Source == SourceModel {
-			models = append(models, b)
-			return true, nil
+			models = append(models, append([]byte(nil), out[n:]...))
+			out = out[:n]
+			return nil
 		}
 		st.Exported++
-		out = append(append(out, b...), '\n')
+		out = append(out, '\n')
 		if len(out) >= 1<<20 {
 			flush()
 		}
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		return st, err
 	}
-	st.Corrupt += rs.Bad
-	for _, n := range rs.BadLines {
-		if len(st.Lines) < jsonl.MaxBadLines {
-			st.Lines = append(st.Lines, n)
-		}
-	}
 	if len(models) > 0 {
-		allowed := 0
-		if pol.ModelShare < 1 {
-			allowed = int(pol.ModelShare * float64(st.Exported) / (1 - pol.ModelShare))
-		} else {
-			allowed = len(models)
-		}
+		allowed := modelAllowance(pol, st.Exported, len(models))
 		for i, b := range models {
 			if i >= allowed {
 				st.Rejected[ReasonModelCap] += len(models) - i
@@ -501,7 +499,7 @@ func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
 			out = append(append(out, b...), '\n')
 		}
 	}
-	for _, f := range fb {
+	for _, f := range fb.m {
 		if !f.joined && (position{seg: f.seg, off: f.end - 1}).before(stop) {
 			st.LateFeedback++
 		}
@@ -531,6 +529,139 @@ func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
 	return st, nil
 }
 
+// modelAllowance is how many "model" samples an export of exported other
+// samples may add (ExportPolicy.ModelShare).
+func modelAllowance(pol ExportPolicy, exported, models int) int {
+	if pol.ModelShare >= 1 {
+		return models
+	}
+	return int(pol.ModelShare * float64(exported) / (1 - pol.ModelShare))
+}
+
+var fbKey = []byte(`"feedback"`)
+
+// collectFeedback reads the feedback records of the query log from start on:
+// query id -> the latest feedback. It scans big chunks for the byte pattern
+// "feedback" and decodes only the lines that hold it.
+func (s *FileStore) collectFeedback(ctx context.Context, segs []segment, start position) (*feedbackIndex, error) {
+	fb := newFeedbackIndex()
+	var dec queryDecoder
+	maxRec := s.opts.MaxRecord
+	if maxRec <= 0 {
+		maxRec = jsonl.DefaultMaxRecord
+	}
+	var r record
+	for i := start.seg; i < len(segs); i++ {
+		off := int64(0)
+		if i == start.seg {
+			off = start.off
+		}
+		err := scanChunks(ctx, segs[i].path, off, maxRec, func(buf []byte, base int64) error {
+			for j := 0; j < len(buf); {
+				// Search from 'f' (rare) rather than '"' (everywhere).
+				k := bytes.Index(buf[j:], fbKey[1:])
+				if k < 0 {
+					break
+				}
+				if j+k == 0 || buf[j+k-1] != '"' {
+					j += k + 1
+					continue
+				}
+				ls, le := lineAt(buf, j+k)
+				j = le
+				line, ok := trimLine(buf[ls:le], maxRec)
+				if !ok {
+					continue
+				}
+				if !utf8.Valid(line) {
+					continue
+				}
+				if !dec.decode(line, &r) && decodeRecord(line, &r) != nil {
+					continue
+				}
+				if r.Type != TypeFeedback || r.QueryID == "" || r.Positive == nil {
+					continue
+				}
+				var success *bool
+				if r.Success != nil {
+					success = new(bool)
+					*success = *r.Success // r.Success may point into dec
+				}
+				fb.add(r.QueryID, &feedbackInfo{positive: *r.Positive, success: success, seg: i, end: base + int64(le)})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return fb, nil
+}
+
+// judgeLog reads the queries of the log from start on, joins feedback,
+// applies the policy and calls emit for every accepted sample ("model"
+// samples included: the caller applies the ModelShare cap). It fills st
+// (except Exported) and returns where the next export starts.
+func (s *FileStore) judgeLog(ctx context.Context, segs []segment, start position, fb *feedbackIndex,
+	recovered map[string]bool, pol ExportPolicy, now time.Time, st *ExportStats, emit func(*Sample) error) (position, error) {
+	var r record
+	var dec queryDecoder
+	settleBefore := now.Add(-pol.Settle)
+	stop, rs, err := s.scanLog(ctx, segs, start, func(seg int, line []byte, lineNo int, _, _ int64) (bool, error) {
+		var derr error
+		if !utf8.Valid(line) {
+			derr = errInvalidUTF8
+		} else if !dec.decode(line, &r) {
+			derr = decodeRecord(line, &r)
+		}
+		if derr != nil || (r.Type == TypeQuery && (r.QueryID == "" || r.Text == "")) {
+			st.Corrupt++
+			if len(st.Lines) < jsonl.MaxBadLines {
+				st.Lines = append(st.Lines, lineNo)
+				st.CorruptAt = append(st.CorruptAt, filepath.Base(segs[seg].path)+":"+strconv.Itoa(lineNo))
+			}
+			return true, nil
+		}
+		if r.Type != TypeQuery {
+			return true, nil
+		}
+		if pol.Settle > 0 && r.Timestamp.After(settleBefore) {
+			return false, nil
+		}
+		st.Scanned++
+		q := &r.Query
+		var p bool
+		if f := fb.get(q.QueryID); f != nil {
+			f.joined = true
+			p = f.positive
+			q.Positive = &p
+			if f.success != nil {
+				q.Success = f.success
+			}
+		}
+		if recovered[q.QueryID] {
+			st.Recovered++
+			return true, nil
+		}
+		smp, reason := pol.judge(q)
+		if reason != "" {
+			st.Rejected[reason]++
+			return true, nil
+		}
+		return true, emit(&smp)
+	})
+	if err != nil {
+		return stop, err
+	}
+	st.Corrupt += rs.Bad
+	for _, n := range rs.BadLines {
+		if len(st.Lines) < jsonl.MaxBadLines {
+			st.Lines = append(st.Lines, n)
+		}
+	}
+	return stop, nil
+}
+
 // readSampleTail calls fn for every sample in path from offset on.
 func readSampleTail(path string, offset int64, maxRecord int, fn func(Sample)) error {
 	f, err := os.Open(path)
@@ -541,9 +672,10 @@ func readSampleTail(path string, offset int64, maxRecord int, fn func(Sample)) e
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
+	var scratch []byte
 	_, err = jsonl.Read(f, maxRecord, func(line []byte, _ int) error {
 		var smp Sample
-		if json.Unmarshal(line, &smp) != nil {
+		if decodeSample(line, &smp, &scratch) != nil {
 			return jsonl.ErrSkip
 		}
 		fn(smp)
@@ -568,7 +700,7 @@ func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end i
 		return jsonl.Stats{}, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	br := bufio.NewReaderSize(f, chunkSize)
 	if array {
 		for {
 			c, err := br.ReadByte()
@@ -587,6 +719,7 @@ func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end i
 	}
 	rd := jsonl.NewReader(br, maxRecord)
 	rd.AllowUnterminated = array
+	var scratch []byte
 	for {
 		line, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -596,7 +729,7 @@ func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end i
 			return rd.Stats(), fmt.Errorf("dataset: %s: %w", filepath.Base(path), err)
 		}
 		var smp Sample
-		if json.Unmarshal(line, &smp) != nil || smp.Text == "" {
+		if decodeSample(line, &smp, &scratch) != nil || smp.Text == "" {
 			rd.Skip()
 			continue
 		}
@@ -663,6 +796,13 @@ func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
 		return snap, err
 	}
 	snap.Corrupt += st.Bad
+	if fi, err := os.Stat(s.trainingPath()); err == nil {
+		// Presize from the file size (exported samples are ~170 bytes).
+		n := int(min(fi.Size()/160, 1<<24))
+		old := int(min(cm.Offset/160, int64(n)))
+		snap.Old = make([]Sample, 0, old+16)
+		snap.New = make([]Sample, 0, n-old+16)
+	}
 	st, err = readSamples(s.trainingPath(), s.opts.MaxRecord, false, func(x Sample, end int64) {
 		if end <= cm.Offset {
 			snap.Old = append(snap.Old, x)

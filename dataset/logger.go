@@ -108,8 +108,11 @@ type LoggerStats struct {
 // commit. It is safe for concurrent use by many goroutines.
 //
 // Durability: a record is in memory until the next flush, which writes the
-// whole queue with one locked write(2) and fsyncs; flushes happen every
-// FlushInterval, as soon as FlushRecords are queued, on Flush and on Close.
+// whole queue with one locked write(2); flushes happen every FlushInterval,
+// as soon as FlushRecords are queued, on Flush and on Close. A second
+// goroutine fsyncs after each write, overlapping the next write, and a
+// record counts as durable (Flush, Stats.Written) once an fsync that began
+// after its write has completed.
 // A crash loses at most the records logged since the last completed flush
 // (one FlushInterval, by default 1 s); nothing written before it is lost.
 // Appends by several processes never interleave (see package jsonl).
@@ -136,9 +139,16 @@ type Logger struct {
 	lastErr   error
 	stats     LoggerStats
 
-	kick chan struct{}
-	done chan struct{}
-	exit chan struct{}
+	// Written but not yet fsynced: the writer goroutine sets them, the
+	// syncer goroutine consumes them (under mu).
+	writtenSeq uint64
+	unsynced   uint64
+
+	kick     chan struct{}
+	syncKick chan struct{}
+	done     chan struct{}
+	syncDone chan struct{}
+	exit     chan struct{}
 }
 
 // OpenLogger opens the query log at path (creating it and its directory) and
@@ -168,7 +178,9 @@ func OpenLogger(path string, opts *LoggerOptions) (*Logger, error) {
 	l.space = make(chan struct{})
 	l.flushedCh = make(chan struct{})
 	l.kick = make(chan struct{}, 1)
+	l.syncKick = make(chan struct{}, 1)
 	l.done = make(chan struct{})
+	l.syncDone = make(chan struct{})
 	l.exit = make(chan struct{})
 	go l.run()
 	return l, nil
@@ -362,11 +374,20 @@ func (l *Logger) Close() error {
 	return err
 }
 
+// run is the writer goroutine: it moves the queue into the file with one
+// write(2) per batch, without waiting for the disk, and hands the fsync to
+// syncLoop. The queue therefore drains at memory speed while an fsync is in
+// progress (write of batch N+1 overlaps the fsync of batch N), and Log only
+// waits when the kernel itself throttles writes.
 func (l *Logger) run() {
 	defer close(l.exit)
+	syncExit := make(chan struct{})
+	go func() {
+		defer close(syncExit)
+		l.syncLoop()
+	}()
 	t := time.NewTicker(l.opts.FlushInterval)
 	defer t.Stop()
-	var lastMaint time.Time
 	for {
 		final := false
 		select {
@@ -375,18 +396,17 @@ func (l *Logger) run() {
 		case <-l.done:
 			final = true
 		}
-		l.flushOnce()
-		if now := l.opts.Now(); !final && now.Sub(lastMaint) >= time.Second {
-			lastMaint = now
-			l.maintain(now)
-		}
+		l.writeOnce()
 		if final {
+			close(l.syncDone)
+			<-syncExit
 			return
 		}
 	}
 }
 
-func (l *Logger) flushOnce() {
+// writeOnce writes the queue and tells the syncer.
+func (l *Logger) writeOnce() {
 	l.mu.Lock()
 	batch, n, target := l.buf, l.pending, l.seq
 	if l.spare == nil {
@@ -403,26 +423,78 @@ func (l *Logger) flushOnce() {
 	var err error
 	if len(batch) > 0 {
 		err = l.app.WriteBatch(batch)
-		if err == nil {
-			err = l.app.Sync()
-		}
 	}
 
+	// Size the spare buffer here, outside the lock, for twice this batch,
+	// so that Log rarely grows the queue buffer while holding the lock.
+	if want := min(max(1<<20, 2*len(batch)), 64<<20); cap(batch) < want {
+		batch = make([]byte, 0, want)
+	}
 	l.mu.Lock()
 	if cap(batch) <= 64<<20 {
 		l.spare = batch[:0]
 	}
-	if len(batch) > 0 {
+	if err != nil {
+		l.stats.Lost += uint64(n)
+		l.errs++
+		l.lastErr = err
+	} else {
+		l.unsynced += uint64(n)
+	}
+	l.writtenSeq = target
+	l.mu.Unlock()
+	select {
+	case l.syncKick <- struct{}{}:
+	default:
+	}
+}
+
+// syncLoop is the syncer goroutine: it fsyncs whatever was written, then
+// advances the durable sequence number; it also runs rotation and retention
+// (never concurrently with an fsync of the file being rotated).
+func (l *Logger) syncLoop() {
+	var lastMaint time.Time
+	for {
+		final := false
+		select {
+		case <-l.syncKick:
+		case <-l.syncDone:
+			final = true
+		}
+		l.syncOnce()
+		if now := l.opts.Now(); !final && now.Sub(lastMaint) >= time.Second {
+			lastMaint = now
+			l.maintain(now)
+		}
+		if final {
+			return
+		}
+	}
+}
+
+func (l *Logger) syncOnce() {
+	l.mu.Lock()
+	target, n := l.writtenSeq, l.unsynced
+	l.unsynced = 0
+	l.mu.Unlock()
+	var err error
+	if n > 0 {
+		err = l.app.Sync()
+	}
+	l.mu.Lock()
+	if n > 0 {
 		l.stats.Flushes++
 		if err != nil {
-			l.stats.Lost += uint64(n)
+			l.stats.Lost += n
 			l.errs++
 			l.lastErr = err
 		} else {
-			l.stats.Written += uint64(n)
+			l.stats.Written += n
 		}
 	}
-	l.durable = target
+	if target > l.durable {
+		l.durable = target
+	}
 	close(l.flushedCh)
 	l.flushedCh = make(chan struct{})
 	l.mu.Unlock()

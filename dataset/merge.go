@@ -109,7 +109,7 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 		}
 	}
 
-	out := make([]Sample, 0, len(base)+len(new))
+	out := make([]Sample, 0, len(base))
 	baseIdx := make(map[string]int, len(base))
 	for _, s := range base {
 		k := Normalize(s.Text)
@@ -133,14 +133,17 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 		out = append(out, s)
 	}
 
+	// cands point into old and new (which Merge does not modify): no
+	// Sample is copied until the result is built.
 	type cand struct {
-		s   Sample
+		s   *Sample
 		key string
 	}
-	newest := make(map[string]int, len(old)+len(new))
-	var cands []cand
+	newest := make(map[string]int32, len(old)+len(new))
+	cands := make([]cand, 0, len(old)+len(new))
 	for _, part := range [][]Sample{old, new} {
-		for _, s := range part {
+		for j := range part {
+			s := &part[j]
 			k := Normalize(s.Text)
 			switch {
 			case k == "":
@@ -153,19 +156,19 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 			if i, ok := newest[k]; ok {
 				st.Duplicates++
 				if s.Timestamp.Before(cands[i].s.Timestamp) {
-					conflict(k, cands[i].s, s)
+					conflict(k, *cands[i].s, *s)
 				} else {
-					conflict(k, s, cands[i].s)
+					conflict(k, *s, *cands[i].s)
 					cands[i].s = s
 				}
 				continue
 			}
-			newest[k] = len(cands)
+			newest[k] = int32(len(cands))
 			cands = append(cands, cand{s, k})
 		}
 	}
 
-	var added []cand
+	added := make([]cand, 0, len(cands))
 	for _, c := range cands {
 		i, ok := baseIdx[c.key]
 		if !ok {
@@ -174,11 +177,11 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 		}
 		st.Duplicates++
 		if Rank(c.s.Source) >= Rank(out[i].Source) {
-			conflict(c.key, c.s, out[i])
-			out[i] = c.s
+			conflict(c.key, *c.s, out[i])
+			out[i] = *c.s
 			st.Replaced++
 		} else {
-			conflict(c.key, out[i], c.s)
+			conflict(c.key, out[i], *c.s)
 		}
 	}
 	slices.SortStableFunc(added, func(a, b cand) int {
@@ -187,8 +190,9 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 		}
 		return cmp.Compare(a.key, b.key)
 	})
+	out = slices.Grow(out, len(added))
 	for _, c := range added {
-		out = append(out, c.s)
+		out = append(out, *c.s)
 	}
 	st.Added = len(added)
 	st.New = st.Added + st.Replaced

@@ -14,6 +14,87 @@ import (
 // punctuation is kept ("i'm hungry"). Invalid UTF-8 bytes become U+FFFD.
 // Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
 func Normalize(text string) string {
+	if k, ok := normalizeASCII(text); ok {
+		return k
+	}
+	return normalizeSlow(text)
+}
+
+// asciiTrim marks the ASCII bytes Normalize trims at the ends (punctuation
+// and symbols: every printable non-alphanumeric); asciiSpace the ones that
+// count as white space (unicode.IsSpace or unicode.IsControl).
+var asciiTrim, asciiSpace = func() (trim, space [128]bool) {
+	for c := range rune(128) {
+		trim[c] = c == ' ' || unicode.IsPunct(c) || unicode.IsSymbol(c)
+		space[c] = unicode.IsSpace(c) || unicode.IsControl(c)
+	}
+	return trim, space
+}()
+
+// normalizeASCII is Normalize for pure-ASCII text; it returns text itself
+// (no allocation) when it is already normalized. ok is false for non-ASCII
+// text.
+func normalizeASCII(text string) (string, bool) {
+	clean := true
+	prevSpace := true // at the start, spaces are dropped
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= 0x80 {
+			return "", false
+		}
+		switch {
+		case asciiSpace[c]:
+			if c != ' ' || prevSpace {
+				clean = false
+			}
+			prevSpace = true
+		case 'A' <= c && c <= 'Z':
+			clean = false
+			prevSpace = false
+		default:
+			prevSpace = false
+		}
+	}
+	if clean {
+		// Only the ends may need trimming.
+		i, j := 0, len(text)
+		for i < j && asciiTrim[text[i]] {
+			i++
+		}
+		for j > i && asciiTrim[text[j-1]] {
+			j--
+		}
+		return text[i:j], true
+	}
+	b := make([]byte, 0, len(text))
+	space := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if asciiSpace[c] {
+			space = true
+			continue
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	i, j := 0, len(b)
+	for i < j && asciiTrim[b[i]] {
+		i++
+	}
+	for j > i && asciiTrim[b[j-1]] {
+		j--
+	}
+	return string(b[i:j]), true
+}
+
+// normalizeSlow is Normalize for any text.
+func normalizeSlow(text string) string {
 	var b strings.Builder
 	b.Grow(len(text))
 	space := false

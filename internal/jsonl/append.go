@@ -37,6 +37,24 @@ type Appender struct {
 	opts AppenderOptions
 	f    *os.File
 	buf  []byte
+	// syncing counts Syncs in progress per descriptor (they run without
+	// a.mu, so that writes continue during an fsync); a descriptor retired
+	// meanwhile by a rotation is closed when its last Sync ends.
+	syncing map[*os.File]int
+	retired map[*os.File]bool
+}
+
+// closeFile closes f now, or after the Syncs in progress on it; the caller
+// holds a.mu.
+func (a *Appender) closeFile(f *os.File) error {
+	if a.syncing[f] > 0 {
+		if a.retired == nil {
+			a.retired = map[*os.File]bool{}
+		}
+		a.retired[f] = true
+		return nil
+	}
+	return f.Close()
 }
 
 // OpenAppender opens (creating, 0600, with 0700 parent directories) path for
@@ -183,19 +201,35 @@ func (a *Appender) reopenIfMoved() error {
 	}
 	// The old descriptor's data was written before the rename; make it durable.
 	old.Sync()
-	old.Close()
+	a.closeFile(old)
 	return nil
 }
 
-// Sync fsyncs the file.
+// Sync fsyncs the file. It does not block Append and WriteBatch: writes
+// made while it runs may or may not be covered by it.
 func (a *Appender) Sync() error {
 	a.mu.Lock()
 	f := a.f
-	a.mu.Unlock()
 	if f == nil {
+		a.mu.Unlock()
 		return fmt.Errorf("jsonl: %s: %w", a.path, os.ErrClosed)
 	}
-	if err := f.Sync(); err != nil {
+	if a.syncing == nil {
+		a.syncing = map[*os.File]int{}
+	}
+	a.syncing[f]++
+	a.mu.Unlock()
+	err := f.Sync()
+	a.mu.Lock()
+	if a.syncing[f]--; a.syncing[f] == 0 {
+		delete(a.syncing, f)
+		if a.retired[f] {
+			delete(a.retired, f)
+			f.Close()
+		}
+	}
+	a.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("jsonl: %w", err)
 	}
 	return nil
@@ -237,7 +271,7 @@ func (a *Appender) Rotate(choose func(size int64) (newPath string, ok bool)) (bo
 	if err := os.Rename(a.path, newPath); err != nil {
 		return false, fmt.Errorf("jsonl: rotate: %w", err)
 	}
-	a.f.Close()
+	a.closeFile(a.f)
 	a.f = nil
 	if err := a.open(); err != nil {
 		return true, err
@@ -261,7 +295,7 @@ func (a *Appender) Close() error {
 	if a.f == nil {
 		return nil
 	}
-	err := a.f.Close()
+	err := a.closeFile(a.f)
 	a.f = nil
 	if err != nil {
 		return fmt.Errorf("jsonl: %w", err)

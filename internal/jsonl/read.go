@@ -62,10 +62,16 @@ type Reader struct {
 // NewReader returns a Reader over r whose records may be up to maxLine bytes
 // (DefaultMaxRecord when maxLine <= 0).
 func NewReader(r io.Reader, maxLine int) *Reader {
+	return NewReaderSize(r, maxLine, 64<<10)
+}
+
+// NewReaderSize is NewReader with a read buffer of size bytes (at least
+// 4 KiB); big buffers (1 MiB) cut the number of read(2) calls on big files.
+func NewReaderSize(r io.Reader, maxLine, size int) *Reader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxRecord
 	}
-	size := 64 << 10
+	size = max(size, 4<<10)
 	return &Reader{br: bufio.NewReaderSize(r, size), max: maxLine}
 }
 
