@@ -10,18 +10,21 @@ import (
 // Config is the feature and decision configuration a classifier was trained
 // with, as recorded in its file. It is a plain value, safe to copy and share.
 type Config struct {
-	WordNGrams int     `json:"word_ngrams"`
-	CharMin    int     `json:"char_min"` // 0: no character n-grams
-	CharMax    int     `json:"char_max"`
-	MinDF      int     `json:"min_df"`
-	Epochs     int     `json:"epochs"`
-	L2         float64 `json:"l2"`
-	Rate       float64 `json:"learning_rate"`
-	Margin     float64 `json:"margin,omitempty"` // softmax training margin
-	BatchSize  int     `json:"batch_size"`
-	Seed       uint64  `json:"seed"`
-	Threshold  float64 `json:"threshold"` // multi-label decision threshold
-	TopK       int     `json:"top_k"`     // labels in Prediction.Ranked; <0 all
+	// The feature definition: word n-grams up to WordNGrams, character
+	// n-grams of CharMin..CharMax runes, pruned below MinDF documents.
+	WordNGrams int `json:"word_ngrams"`
+	CharMin    int `json:"char_min"` // 0: no character n-grams
+	CharMax    int `json:"char_max"`
+	MinDF      int `json:"min_df"`
+	// The training run: see the TrainerOptions fields of the same names.
+	Epochs    int     `json:"epochs"`
+	L2        float64 `json:"l2"`
+	Rate      float64 `json:"learning_rate"`
+	Margin    float64 `json:"margin,omitempty"` // softmax training margin
+	BatchSize int     `json:"batch_size"`
+	Seed      uint64  `json:"seed"`
+	Threshold float64 `json:"threshold"` // multi-label decision threshold
+	TopK      int     `json:"top_k"`     // labels in Prediction.Ranked; <0 all
 }
 
 // Info describes a trained classifier. It holds copies: changing it does not
@@ -36,8 +39,9 @@ type Info struct {
 	Fingerprint string `json:"fingerprint"`
 	// NTrain is the number of examples trained on; Skipped the number
 	// dropped because their text had no token.
-	NTrain    int    `json:"n_train"`
-	Skipped   int    `json:"skipped"`
+	NTrain  int `json:"n_train"`
+	Skipped int `json:"skipped"`
+	// CreatedBy is TrainerOptions.CreatedBy.
 	CreatedBy string `json:"created_by"`
 	// Metrics are whatever the trainer's caller recorded with SetMetrics.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
@@ -46,7 +50,8 @@ type Info struct {
 // Classifier is a trained intent classifier: TF-IDF features and a linear
 // model (softmax for single-label, one-vs-rest sigmoids for multi-label).
 //
-// A Classifier is immutable once built and safe for concurrent use by
+// A Classifier comes from Trainer.Train or Decode; the zero value is not
+// usable. It is immutable once built and safe for concurrent use by
 // multiple goroutines, except SetMetrics, which must happen before it is
 // shared.
 type Classifier struct {
@@ -155,7 +160,9 @@ func (c *Classifier) Predict(text string) Prediction {
 	return p
 }
 
-// PredictBatch classifies each text, as Predict does, in order.
+// PredictBatch classifies each text, as Predict does, in order, on the
+// calling goroutine (callers wanting parallelism can split the batch: the
+// classifier is safe for concurrent use).
 func (c *Classifier) PredictBatch(texts []string) []Prediction {
 	out := make([]Prediction, len(texts))
 	s := c.getScratch()

@@ -352,8 +352,10 @@ func TuneReject(p Predictor, val []Example, opts *EvalOptions, maxDrop float64) 
 // Latency is the distribution of single-prediction times measured by
 // MeasureLatency (a plain value).
 type Latency struct {
+	// P50 and P99 are the median and 99th percentile, Max the slowest call.
 	P50, P99, Max time.Duration
-	N             int
+	// N is the number of timed calls.
+	N int
 }
 
 // MeasureLatency times p.Predict on each text, one at a time on the calling
