@@ -184,8 +184,17 @@ func TestVectorizer_SameAsNLP_CLINC150(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		test = test[:500]
 	}
-	vec, _ := buildFeatures(texts(train), tokenConfig{WordNGrams: 2, CharMin: 2, CharMax: 5}, 2, 2)
-	checkSamePath(t, vec, texts(test))
+	def := (*TrainerOptions)(nil).withDefaults()
+	for _, tc := range []struct {
+		cfg   tokenConfig
+		minDF int
+	}{
+		{def.tokens(), def.MinDF}, // the defaults
+		{tokenConfig{WordNGrams: 2, CharMin: 2, CharMax: 5}, 2},
+	} {
+		vec, _ := buildFeatures(texts(train), tc.cfg, tc.minDF, 2)
+		checkSamePath(t, vec, texts(test))
+	}
 }
 
 func texts(data []Example) []string {
