@@ -182,24 +182,23 @@ func (c *Classifier) prediction(s *scratch) Prediction {
 	if top < 0 || top > K {
 		top = K
 	}
-	// partial selection sort of the top labels by (score desc, index asc)
-	order := s.order[:K]
-	for i := range order {
-		order[i] = i
-	}
+	// one pass keeping the n best labels by (score desc, index asc) in
+	// order[:got], sorted
 	n := max(top, 1)
-	for i := 0; i < n; i++ {
-		best := i
-		for j := i + 1; j < K; j++ {
-			if sc[order[j]] > sc[order[best]] {
-				best = j
-			}
+	order := s.order[:n]
+	got := 0
+	for k, v := range sc {
+		if got == n && !(v > sc[order[n-1]]) {
+			continue
 		}
-		if best != i {
-			// keep the remaining ones in index order for deterministic ties
-			o := order[best]
-			copy(order[i+1:best+1], order[i:best])
-			order[i] = o
+		i := min(got, n-1)
+		for i > 0 && v > sc[order[i-1]] {
+			order[i] = order[i-1]
+			i--
+		}
+		order[i] = k
+		if got < n {
+			got++
 		}
 	}
 	var p Prediction

@@ -277,3 +277,23 @@ func TestClassifier_OOV(t *testing.T) {
 		t.Errorf("OOV(\"\") = %d/%d", u, n)
 	}
 }
+
+func TestClassifier_RankTies(t *testing.T) {
+	for _, top := range []int{-1, 1, 2} {
+		c := mustTrain(t, &TrainerOptions{TopK: top}, toy()) // labels: happy, hungry, sad
+		s := c.getScratch()
+		copy(s.scores, []float64{0.2, 0.4, 0.4})
+		p := c.prediction(s)
+		want := []string{"hungry", "sad", "happy"}
+		if top > 0 {
+			want = want[:top]
+		}
+		var got []string
+		for _, r := range p.Ranked {
+			got = append(got, r.Label)
+		}
+		if !slices.Equal(got, want) || p.Label != "hungry" || p.Confidence != 0.4 {
+			t.Errorf("TopK %d: ranked %q label %s, want %q (ties in label order)", top, got, p.Label, want)
+		}
+	}
+}
