@@ -71,7 +71,8 @@ type TrainerOptions struct {
 	// TuneThreshold, for multi-label models, holds out HoldoutFraction of the
 	// training data (a stable split keyed by normalized text, see Split),
 	// trains on the rest, picks the threshold with the best micro-F1 on the
-	// held-out part, then retrains on all the data with that threshold.
+	// held-out part, then retrains on all the data with that threshold
+	// (progress then reports both runs). An explicit Threshold wins.
 	TuneThreshold bool
 	// HoldoutFraction is the share held out for TuneThreshold. Zero means 0.2.
 	HoldoutFraction float64
