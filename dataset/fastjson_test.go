@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -321,4 +323,36 @@ func jsonlReaderLines(data []byte, maxRec int) []string {
 		}
 	}
 	return out
+}
+
+// TestJudgeParallel_Cancel cancels Export's pipeline while it runs and
+// checks that it returns the context error and leaves no goroutine behind.
+func TestJudgeParallel_Cancel(t *testing.T) {
+	s, err := OpenFileStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.Logger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30000 {
+		l.Log(Query{QueryID: "q" + strings.Repeat("x", i%7) + string(rune('a'+i%26)), Text: "some text here",
+			Method: MethodLLM, LLMLabels: []string{"a"}})
+	}
+	l.Flush(context.Background())
+	before := runtime.NumGoroutine()
+	for _, d := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		_, err := s.Export(ctx)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Export: %v", err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("goroutines: %d before, %d after", before, n)
+	}
 }
