@@ -33,8 +33,8 @@ type LoggerOptions struct {
 	// FlushRecords triggers an early flush once that many records are
 	// queued. Default 4096.
 	FlushRecords int
-	// QueueRecords bounds the records waiting in memory while a write and
-	// fsync is in progress. Default 65536.
+	// QueueRecords bounds the records waiting in memory while a write is
+	// in progress (fsyncs run beside writes). Default 65536.
 	QueueRecords int
 	// Overflow is the policy once the queue is full; MaxWait bounds the wait
 	// of OverflowWait (default 2ms). No Log call blocks longer than MaxWait
