@@ -218,7 +218,10 @@ func (v *vectorizer) vector(text string, s *scratch) {
 func weigh(idx []int32, cnt []float64, idf []float64, nWords int32) {
 	var ssw, ssc float64
 	for k, f := range idx {
-		x := (1 + math.Log(cnt[k])) * idf[f]
+		x := idf[f]
+		if c := cnt[k]; c != 1 {
+			x *= 1 + math.Log(c)
+		}
 		cnt[k] = x
 		if f < nWords {
 			ssw += x * x
