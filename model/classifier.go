@@ -127,16 +127,24 @@ func sigmoid(z float64) float64 {
 	return e / (1 + e)
 }
 
-// softmax replaces z with softmax(z) and returns ln(sum(exp(z - max))) + max,
-// the log-partition function.
-func softmax(z []float64) float64 {
+// softmax replaces z with softmax(z). Terms more than 40 below the maximum
+// (relative weight under 5e-18, below float64 resolution of the sum) are
+// set to 0 without calling exp.
+func softmax(z []float64) {
 	m := z[0]
 	for _, v := range z[1:] {
-		m = max(m, v)
+		if v > m {
+			m = v
+		}
 	}
 	var sum float64
 	for i, v := range z {
-		e := math.Exp(v - m)
+		d := v - m
+		if d < -40 {
+			z[i] = 0
+			continue
+		}
+		e := math.Exp(d)
 		z[i] = e
 		sum += e
 	}
@@ -144,7 +152,6 @@ func softmax(z []float64) float64 {
 	for i := range z {
 		z[i] *= inv
 	}
-	return math.Log(sum) + m
 }
 
 // Predict classifies text. Ranked holds the top-k labels by probability
