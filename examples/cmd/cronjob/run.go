@@ -147,13 +147,11 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 		},
 		OnEvent: func(ctx context.Context, e retrain.Event) { r.start(ctx) },
 	}
-	notifier, err := wh.notifier()
+	notifier, err := wh.notifier(r.stderr)
 	if err != nil {
 		return r.fail(ctx, err)
 	}
-	if notifier != nil {
-		ropts.Notifier = notifier
-	}
+	ropts.Notifier = notifier
 	rt, err := retrain.Open(r.root, ropts)
 	if err != nil {
 		return r.fail(ctx, err)

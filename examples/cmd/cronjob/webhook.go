@@ -1,23 +1,80 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
+	"moodfood/examples/webhook"
 	"moodfood/retrain"
 )
 
-// webhookFlags are the webhook settings of run.
+// webhookFlags are run's webhook settings. The URL (which usually embeds a
+// token) and the signing secret come from files or the environment, never
+// from flag values, because a process's arguments are visible to every user
+// of the machine.
 type webhookFlags struct {
 	urlFile, secretFile string
 }
 
 // register adds the webhook flags to fl.
 func (w *webhookFlags) register(fl *flag.FlagSet) {
-	fl.StringVar(&w.urlFile, "webhook-url-file", "", "read the webhook URL from `FILE` (or set $MOODFOOD_WEBHOOK_URL)")
-	fl.StringVar(&w.secretFile, "webhook-secret-file", "", "read the webhook signing secret from `FILE` (or set $MOODFOOD_WEBHOOK_SECRET)")
+	fl.StringVar(&w.urlFile, "webhook-url-file", "", "read the webhook URL from `FILE` (default $MOODFOOD_WEBHOOK_URL)")
+	fl.StringVar(&w.secretFile, "webhook-secret-file", "", "read the webhook signing secret from `FILE` (default $MOODFOOD_WEBHOOK_SECRET)")
 }
 
-// notifier returns the configured notifier, or nil when no URL is set.
-func (w *webhookFlags) notifier() (retrain.Notifier, error) {
-	return nil, nil
+// notifier returns the webhook notifier, or nil when no URL is configured.
+// A file readable by group or others draws a warning on warn.
+func (w *webhookFlags) notifier(warn io.Writer) (retrain.Notifier, error) {
+	url, err := secretValue(w.urlFile, "MOODFOOD_WEBHOOK_URL", "--webhook-url-file", warn)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := secretValue(w.secretFile, "MOODFOOD_WEBHOOK_SECRET", "--webhook-secret-file", warn)
+	if err != nil {
+		return nil, err
+	}
+	if url == "" {
+		if secret != "" {
+			return nil, errors.New("a webhook secret is set but no webhook URL (--webhook-url-file or MOODFOOD_WEBHOOK_URL)")
+		}
+		return nil, nil
+	}
+	var opts webhook.Options
+	if secret != "" {
+		opts.Secret = []byte(secret)
+	}
+	n, err := webhook.New(url, &opts)
+	if err != nil {
+		return nil, err // the webhook package never puts the URL in an error
+	}
+	return n, nil
+}
+
+// secretValue reads a setting from file (trimmed of surrounding white
+// space) or, when file is empty, from the environment variable env.
+func secretValue(file, env, flagName string, warn io.Writer) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv(env)), nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(warn, "warning: %s %s is readable by other users (mode %04o); chmod 600 it\n", flagName, file, st.Mode().Perm())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s %s is empty", flagName, file)
+	}
+	return v, nil
 }
