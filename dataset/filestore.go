@@ -392,143 +392,180 @@ func (s *FileStore) scanLog(ctx context.Context, segs []segment, start position,
 	return pos, total, nil
 }
 
-func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
-	st := ExportStats{Rejected: map[string]int{}}
+// exportPlan is what an export does apart from writing, as planExport
+// computes it.
+type exportPlan struct {
+	wm   exportWatermark // the watermark it started from
+	segs []segment       // the query-log files; none means no log
+	stop position        // where the next export starts
+	st   ExportStats     // Exported counts the emitted samples
+	now  time.Time       // the clock reading the policy's Settle used
+}
+
+// planExport is the read side of Export, shared by Export, Pending's dry
+// run and Preview, so that the three cannot disagree: it reads the export
+// watermark, finds the samples an export that crashed before saving its
+// watermark already appended (recovery), reads the feedback and then the
+// queries of the log from the watermark on, joins them, applies the policy
+// and the ModelShare cap, and counts late feedback. It calls emit with
+// every sample Export appends, in the order Export appends them: the other
+// samples in log order as they are found, then the "model" samples up to
+// the cap. It creates, writes and locks nothing; the caller holds the
+// export lock (exclusive or shared) when the result must be consistent.
+func (s *FileStore) planExport(ctx context.Context, emit func(*Sample) error) (exportPlan, error) {
+	p := exportPlan{st: ExportStats{Rejected: map[string]int{}}}
 	pol := s.opts.Policy.withDefaults()
-	now := s.opts.Now()
-	var wm exportWatermark
-	if err := readJSON(s.exportState(), &wm); err != nil {
-		return st, err
+	p.now = s.opts.Now()
+	if err := readJSON(s.exportState(), &p.wm); err != nil {
+		return p, err
 	}
 	// Recovery: samples beyond the recorded training size were appended by
 	// an export that crashed before saving its watermark.
 	recovered := map[string]bool{}
 	if fi, err := os.Stat(s.trainingPath()); err == nil {
 		switch {
-		case fi.Size() > wm.TrainingSize:
-			err := readSampleTail(s.trainingPath(), wm.TrainingSize, s.opts.MaxRecord, func(smp Sample) {
+		case fi.Size() > p.wm.TrainingSize:
+			err := readSampleTail(s.trainingPath(), p.wm.TrainingSize, s.opts.MaxRecord, func(smp Sample) {
 				if smp.QueryID != "" {
 					recovered[smp.QueryID] = true
 				}
 			})
 			if err != nil {
-				return st, err
+				return p, err
 			}
-		case fi.Size() < wm.TrainingSize:
-			wm.TrainingSize = fi.Size() // replaced by hand; start over from here
+		case fi.Size() < p.wm.TrainingSize:
+			p.wm.TrainingSize = fi.Size() // replaced by hand; start over from here
 		}
 	}
-
 	segs, err := allSegments(s.queryLogPath())
 	if err != nil {
-		return st, err
+		return p, err
 	}
-	start := position{}
-	if wm.Seq > 0 {
-		start.seg = len(segs)
-		for i, sg := range segs {
-			if sg.seq == wm.Seq {
-				start = position{seg: i, off: wm.Offset, line: wm.Line}
-				break
-			}
-			if sg.seq > wm.Seq {
-				start = position{seg: i} // the watermark's segment was pruned
-				break
-			}
-		}
-		if start.seg == len(segs) && len(segs) > 0 && segs[len(segs)-1].seq < wm.Seq {
-			start = position{} // the log was recreated from scratch
-		}
+	start, ok := startPosition(segs, p.wm)
+	if !ok {
+		return p, nil
 	}
-	if len(segs) == 0 {
-		return st, nil
-	}
+	p.segs = segs
 
 	// Pass 1: feedback, joined to queries by id (the latest wins).
 	fb, err := s.collectFeedback(ctx, segs, start)
 	if err != nil {
-		return st, err
+		return p, err
 	}
-
-	// Pass 2: queries.
-	app, err := jsonl.OpenAppender(s.trainingPath(), &jsonl.AppenderOptions{MaxRecord: s.opts.MaxRecord})
-	if err != nil {
-		return st, fmt.Errorf("dataset: export: %w", err)
-	}
-	defer app.Close()
-	out := make([]byte, 0, 1<<20+4096)
-	var models [][]byte
-	var werr error
-	flush := func() {
-		if werr == nil && len(out) > 0 {
-			werr = app.WriteBatch(out)
-		}
-		out = out[:0]
-	}
-	stop, err := s.judgeLog(ctx, segs, start, fb, recovered, pol, now, &st, func(smp *Sample) error {
-		n := len(out)
-		var ok bool
-		if out, ok = appendSample(out, smp); !ok {
-			b, err := json.Marshal(smp)
-			if err != nil {
-				return fmt.Errorf("dataset: export: %w", err)
-			}
-			out = append(out[:n], b...)
-		}
+	// Pass 2: queries. "model" samples wait for the cap, which depends on
+	// how many other samples the export finds.
+	var models []Sample
+	p.stop, err = s.judgeLog(ctx, segs, start, fb, recovered, pol, p.now, &p.st, func(smp *Sample) error {
 		if smp.Source == SourceModel {
-			models = append(models, append([]byte(nil), out[n:]...))
-			out = out[:n]
+			models = append(models, *smp)
 			return nil
 		}
-		st.Exported++
-		out = append(out, '\n')
-		if len(out) >= 1<<20 {
-			flush()
-		}
-		return nil
+		p.st.Exported++
+		return emit(smp)
 	})
 	if err != nil {
-		return st, err
+		return p, err
 	}
 	if len(models) > 0 {
-		allowed := modelAllowance(pol, st.Exported, len(models))
-		for i, b := range models {
+		allowed := modelAllowance(pol, p.st.Exported, len(models))
+		for i := range models {
 			if i >= allowed {
-				st.Rejected[ReasonModelCap] += len(models) - i
+				p.st.Rejected[ReasonModelCap] += len(models) - i
 				break
 			}
-			st.Exported++
-			out = append(append(out, b...), '\n')
+			p.st.Exported++
+			if err := emit(&models[i]); err != nil {
+				return p, err
+			}
 		}
 	}
 	for _, f := range fb.m {
-		if !f.joined && (position{seg: f.seg, off: f.end - 1}).before(stop) {
-			st.LateFeedback++
+		if !f.joined && (position{seg: f.seg, off: f.end - 1}).before(p.stop) {
+			p.st.LateFeedback++
 		}
 	}
-	flush()
-	if werr != nil {
-		return st, fmt.Errorf("dataset: export: %w", werr)
+	return p, nil
+}
+
+// appendSampleLine appends the training-file line of smp (without its
+// newline) to out: the encoding Export writes.
+func appendSampleLine(out []byte, smp *Sample) ([]byte, error) {
+	n := len(out)
+	out, ok := appendSample(out, smp)
+	if ok {
+		return out, nil
 	}
-	if err := app.Sync(); err != nil {
-		return st, fmt.Errorf("dataset: export: %w", err)
+	b, err := json.Marshal(smp)
+	if err != nil {
+		return out[:n], fmt.Errorf("dataset: export: %w", err)
+	}
+	return append(out[:n], b...), nil
+}
+
+// exportLocked is Export for a caller holding the exclusive export lock:
+// planExport, with the samples appended to the training file in 1 MiB
+// batches. The training file is opened on the first sample, so an export
+// that finds nothing to add creates and writes no training file.
+func (s *FileStore) exportLocked(ctx context.Context) (ExportStats, error) {
+	var app *jsonl.Appender
+	defer func() {
+		if app != nil {
+			app.Close()
+		}
+	}()
+	out := make([]byte, 0, 1<<20+4096)
+	flush := func() error {
+		if len(out) == 0 {
+			return nil
+		}
+		if app == nil {
+			var err error
+			if app, err = jsonl.OpenAppender(s.trainingPath(), &jsonl.AppenderOptions{MaxRecord: s.opts.MaxRecord}); err != nil {
+				return fmt.Errorf("dataset: export: %w", err)
+			}
+		}
+		if err := app.WriteBatch(out); err != nil {
+			return fmt.Errorf("dataset: export: %w", err)
+		}
+		out = out[:0]
+		return nil
+	}
+	p, err := s.planExport(ctx, func(smp *Sample) error {
+		var err error
+		if out, err = appendSampleLine(out, smp); err != nil {
+			return err
+		}
+		out = append(out, '\n')
+		if len(out) >= 1<<20 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil || len(p.segs) == 0 {
+		return p.st, err
+	}
+	if err := flush(); err != nil {
+		return p.st, err
+	}
+	if app != nil {
+		if err := app.Sync(); err != nil {
+			return p.st, fmt.Errorf("dataset: export: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return st, err
+		return p.st, err
 	}
 	size := int64(0)
 	if fi, err := os.Stat(s.trainingPath()); err == nil {
 		size = fi.Size()
 	}
-	next := exportWatermark{Seq: segs[stop.seg].seq, Offset: stop.off, Line: stop.line,
-		TrainingSize: size, Updated: now.UTC()}
+	wm := p.wm
+	next := exportWatermark{Seq: p.segs[p.stop.seg].seq, Offset: p.stop.off, Line: p.stop.line,
+		TrainingSize: size, Updated: p.now.UTC()}
 	if next.Seq == wm.Seq && next.Offset == wm.Offset && next.TrainingSize == wm.TrainingSize {
-		return st, nil
+		return p.st, nil
 	}
-	if err := writeJSON(s.exportState(), next); err != nil {
-		return st, err
-	}
-	return st, nil
+	return p.st, writeJSON(s.exportState(), next)
 }
 
 // modelAllowance is how many "model" samples an export of exported other
@@ -837,7 +874,12 @@ func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end i
 		return jsonl.Stats{}, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, chunkSize)
+	return readSamplesFrom(f, filepath.Base(path), maxRecord, array, fn)
+}
+
+// readSamplesFrom is readSamples over r; name is the file's name for errors.
+func readSamplesFrom(r io.Reader, name string, maxRecord int, array bool, fn func(s Sample, end int64)) (jsonl.Stats, error) {
+	br := bufio.NewReaderSize(r, chunkSize)
 	if array {
 		for {
 			c, err := br.ReadByte()
@@ -863,7 +905,7 @@ func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end i
 			return rd.Stats(), nil
 		}
 		if err != nil {
-			return rd.Stats(), fmt.Errorf("dataset: %s: %w", filepath.Base(path), err)
+			return rd.Stats(), fmt.Errorf("dataset: %s: %w", name, err)
 		}
 		var smp Sample
 		if decodeSample(line, &smp, &scratch) != nil || smp.Text == "" {
@@ -905,6 +947,7 @@ func readArray(r io.Reader, fn func(s Sample, end int64)) (jsonl.Stats, error) {
 // and the golden set. Samples whose normalized text is in the golden set are
 // removed from Base, Old and New (Snapshot.GoldenExcluded). The returned
 // Mark covers every exported sample read; pass it to Commit after a deploy.
+// Preview returns the same without exporting.
 func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	var snap Snapshot
 	if err := s.checkOpen(); err != nil {
@@ -919,28 +962,59 @@ func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return snap, err
 	}
-	var cm committedMark
-	if err := readJSON(s.markPath(), &cm); err != nil {
+	training, done, err := s.openTraining()
+	if err != nil {
 		return snap, err
 	}
-	if fi, err := os.Stat(s.trainingPath()); err == nil && cm.Offset > fi.Size() {
+	defer done()
+	return snap, s.readSnapshot(ctx, &snap, training, training.Size())
+}
+
+// openTraining opens the training file for reading, as it is now (a
+// missing file is empty); done closes it.
+func (s *FileStore) openTraining() (training *io.SectionReader, done func(), err error) {
+	f, err := os.Open(s.trainingPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return io.NewSectionReader(bytes.NewReader(nil), 0, 0), func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("dataset: %w", err)
+	}
+	return io.NewSectionReader(f, 0, fi.Size()), func() { f.Close() }, nil
+}
+
+// readSnapshot fills in everything of snap but Export: the committed mark,
+// the base set, the exported samples split at the mark, the golden set and
+// the golden exclusion. training is the content of the training file and
+// size its length; the caller holds the export lock (exclusive or shared).
+func (s *FileStore) readSnapshot(ctx context.Context, snap *Snapshot, training io.Reader, size int64) error {
+	var cm committedMark
+	if err := readJSON(s.markPath(), &cm); err != nil {
+		return err
+	}
+	if cm.Offset > size {
 		cm.Mark = Mark{} // the training file was replaced: everything is new
 	}
 	st, err := readSamples(s.basePath(), s.opts.MaxRecord, true, func(x Sample, _ int64) {
 		snap.Base = append(snap.Base, x)
 	})
 	if err != nil {
-		return snap, err
+		return err
 	}
 	snap.Corrupt += st.Bad
-	if fi, err := os.Stat(s.trainingPath()); err == nil {
+	if size > 0 {
 		// Presize from the file size (exported samples are ~170 bytes).
-		n := int(min(fi.Size()/160, 1<<24))
+		n := int(min(size/160, 1<<24))
 		old := int(min(cm.Offset/160, int64(n)))
 		snap.Old = make([]Sample, 0, old+16)
 		snap.New = make([]Sample, 0, n-old+16)
 	}
-	st, err = readSamples(s.trainingPath(), s.opts.MaxRecord, false, func(x Sample, end int64) {
+	st, err = readSamplesFrom(training, filepath.Base(s.trainingPath()), s.opts.MaxRecord, false, func(x Sample, end int64) {
 		if end <= cm.Offset {
 			snap.Old = append(snap.Old, x)
 		} else {
@@ -948,22 +1022,22 @@ func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
 		}
 	})
 	if err != nil {
-		return snap, err
+		return err
 	}
 	snap.Corrupt += st.Bad
 	snap.Mark = Mark{Offset: st.Offset, Count: len(snap.Old) + len(snap.New)}
 	if err := ctx.Err(); err != nil {
-		return snap, err
+		return err
 	}
 	st, err = readSamples(s.golden, s.opts.MaxRecord, true, func(x Sample, _ int64) {
 		snap.Golden = append(snap.Golden, x)
 	})
 	if err != nil {
-		return snap, err
+		return err
 	}
 	snap.Corrupt += st.Bad
-	excludeGolden(&snap)
-	return snap, nil
+	excludeGolden(snap)
+	return nil
 }
 
 // excludeGolden drops golden keys from Base, Old and New.

@@ -78,7 +78,7 @@ func (s *FileStore) pending(ctx context.Context, exactBytes int64) (int, error) 
 	}
 	tail -= start.off
 	if exactBytes < 0 || tail <= exactBytes {
-		m, err := s.dryRun(ctx, segs, start)
+		m, err := s.dryRun(ctx)
 		return n + m, err
 	}
 	m, err := s.estimate(ctx, segs, start)
@@ -110,27 +110,10 @@ func (s *FileStore) maxRecord() int {
 	return s.opts.MaxRecord
 }
 
-// dryRun counts what Export would add now, without writing.
-func (s *FileStore) dryRun(ctx context.Context, segs []segment, start position) (int, error) {
-	pol := s.opts.Policy.withDefaults()
-	fb, err := s.collectFeedback(ctx, segs, start)
-	if err != nil {
-		return 0, err
-	}
-	st := ExportStats{Rejected: map[string]int{}}
-	models := 0
-	_, err = s.judgeLog(ctx, segs, start, fb, nil, pol, s.opts.Now(), &st, func(smp *Sample) error {
-		if smp.Source == SourceModel {
-			models++
-		} else {
-			st.Exported++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return st.Exported + min(models, modelAllowance(pol, st.Exported, models)), nil
+// dryRun counts what Export would add now (planExport), without writing.
+func (s *FileStore) dryRun(ctx context.Context) (int, error) {
+	p, err := s.planExport(ctx, func(*Sample) error { return nil })
+	return p.st.Exported, err
 }
 
 var (

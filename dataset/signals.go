@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"moodfood/internal/jsonl"
 	"moodfood/trigger"
@@ -172,22 +173,34 @@ func (a *signalAcc) readFrom(path string, off int64, maxRecord int) error {
 		return fmt.Errorf("dataset: %w", err)
 	}
 	var r record
-	_, err = jsonl.Read(f, maxRecord, func(line []byte, _ int) error {
+	var dec queryDecoder
+	rd := jsonl.NewReaderSize(f, maxRecord, chunkSize)
+	for {
+		line, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("dataset: signals: %w", err)
+		}
 		t, ok := lineTime(line)
 		if !ok || t.Before(a.from) {
-			return nil
+			continue
 		}
 		i := int(t.Sub(a.from) / a.window)
-		if i >= len(a.w) || decodeRecord(line, &r) != nil || r.Type != TypeQuery {
-			return nil
+		if i >= len(a.w) {
+			continue
+		}
+		// The fast decoder, as Export uses it; encoding/json for what it
+		// does not take (invalid UTF-8 included, which encoding/json accepts).
+		if !(utf8.Valid(line) && dec.decode(line, &r)) && decodeRecord(line, &r) != nil {
+			continue
+		}
+		if r.Type != TypeQuery {
+			continue
 		}
 		a.add(i, &r.Query)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("dataset: signals: %w", err)
 	}
-	return nil
 }
 
 func (a *signalAcc) add(i int, q *Query) {

@@ -56,7 +56,8 @@ type Options struct {
 }
 
 // Open returns the embedded default over the root directory (DESIGN.md §2):
-// dataset.FileStore on ROOT/data, backup.FileStore on ROOT/models, the model
+// dataset.FileStore on ROOT/data (a Previewer: dry runs export nothing and
+// write nothing), backup.FileStore on ROOT/models, the model
 // package's trainer, trigger.Default(), the history in
 // ROOT/data/logs/retrain_history.jsonl, the lock in
 // ROOT/data/logs/retrain.lock, the log in ROOT/data/logs/retrain.log and the
