@@ -19,6 +19,7 @@ type StageError struct {
 	Err   error
 }
 
+// Error reports the stage and the underlying error.
 func (e *StageError) Error() string { return "retrain: " + e.Stage + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -30,4 +31,5 @@ type PanicError struct {
 	Value any
 }
 
+// Error reports the recovered panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("retrain: panic: %v", e.Value) }
