@@ -117,9 +117,9 @@ func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) in
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var to *string
 	return withStore(ctx, "rollback", true, args, stderr, "rollback [--root DIR] [--to NAME]",
-		"Deploys the previous model version (the newest one older than the deployed one),\n"+
-			"or the version NAME, after verifying it fully. The deployed model keeps serving if\n"+
-			"the target is corrupt. Exits 4 while a retraining run holds the root's lock.",
+		"Deploys the previous good model version (the newest one older than the deployed one\n"+
+			"that passes a full verification; corrupt ones are skipped), or the version NAME after\n"+
+			"verifying it. The deployed model keeps serving if the target is corrupt. Exits 4 while a retraining run holds the root's lock.",
 		func(fl *flag.FlagSet) {
 			to = fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
 		},
@@ -132,15 +132,13 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				}
 			}
 			old, _ := s.Current(ctx)
+			var err error
 			if v == "" {
-				prev, err := backup.Previous(ctx, s)
-				if err != nil {
-					fmt.Fprintln(stderr, "cronjob rollback:", err)
-					return exitFailed
-				}
-				v = prev
+				v, err = backup.Rollback(ctx, restoringStore{s})
+			} else {
+				err = s.Restore(ctx, v)
 			}
-			if err := s.Restore(ctx, v); err != nil {
+			if err != nil {
 				fmt.Fprintln(stderr, "cronjob rollback:", err)
 				return exitFailed
 			}
@@ -148,6 +146,14 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return exitOK
 		})
 }
+
+// restoringStore deploys through Restore, which verifies a version fully
+// (checksums and a real load) before deploying it, so that backup.Rollback
+// skips a previous version that does not load for the next older one.
+type restoringStore struct{ *backup.FileStore }
+
+// Deploy restores v.
+func (s restoringStore) Deploy(ctx context.Context, v backup.Version) error { return s.Restore(ctx, v) }
 
 // cmdVerify implements "cronjob verify": every version's checksums and a
 // real load; exit 1 when any is corrupt or the deployed one is missing.

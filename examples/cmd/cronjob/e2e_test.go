@@ -190,8 +190,33 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("verify: %s", r.stdout)
 	}
 	cronjob(t, env, "rollback", "--root", root, "--to", first).want(t, exitFailed, "rollback to a corrupt version")
+	r = cronjob(t, env, "rollback", "--root", root)
+	r.want(t, exitFailed, "rollback with only a corrupt previous version")
+	if !strings.Contains(r.stderr, "no previous version") || !strings.Contains(r.stderr, "checksum") {
+		t.Errorf("rollback: %s", r.stderr)
+	}
 	if link, _ := os.Readlink(filepath.Join(root, "models", "intent_classifier")); !strings.Contains(link, second) {
 		t.Fatalf("a refused rollback changed the deployed model: %q", link)
+	}
+
+	// Mend the first version, deploy a third and corrupt the second: rollback
+	// skips the corrupt previous version for the older good one.
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(body, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cronjob(t, env, "run", "--force", "--root", root).want(t, exitOK, "third run")
+	corrupt := filepath.Join(root, "models", "backups", second, "model.bin")
+	if err := os.Chmod(corrupt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(corrupt, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = cronjob(t, env, "rollback", "--root", root)
+	r.want(t, exitOK, "rollback past a corrupt version")
+	if !strings.Contains(r.stdout, "deployed "+first+" ") {
+		t.Fatalf("rollback: %s", r.stdout)
 	}
 }
 
