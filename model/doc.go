@@ -27,9 +27,9 @@
 // gets one-vs-rest logistic regressions and a decision threshold, 0.5 or
 // tuned on held-out data. Softmax training adds a margin to the loss (see
 // TrainerOptions.Margin). Both are L2-regularized and trained by mini-batch
-// SGD whose forward passes and updates run on all cores; the result does not
-// depend on the number of workers, and the same data, options and seed give
-// a byte-identical model file.
+// SGD on one goroutine; building the features uses all cores. The result
+// does not depend on the number of workers, and the same data, options and
+// seed give a byte-identical model file.
 //
 // # Serving and evaluation
 //
@@ -37,7 +37,10 @@
 // pooled scratch buffers and allocates only its result. Evaluate scores any
 // Predictor (accuracy, macro and micro F1, subset accuracy and Hamming loss,
 // per-label scores, confusions, calibration error, and out-of-scope
-// metrics with a rejection threshold or an out-of-scope label). Split and
+// metrics with a rejection threshold or an out-of-scope label). For
+// multi-label data "accuracy" means exact-match (subset) accuracy: a
+// prediction is right only when its label set equals the true set; see
+// Report.Accuracy. Split and
 // InHoldout give a train/validation split keyed by a hash of normalized text,
 // stable as the data grows.
 //

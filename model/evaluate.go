@@ -39,16 +39,20 @@ type Report struct {
 	// MultiLabel is set when the test data or the predictions have other than
 	// one label per example; the set-based metrics then apply.
 	MultiLabel bool `json:"multi_label"`
-	// Accuracy is, for single-label data, the share whose top label (after
-	// rejection) is the true one; for multi-label data it equals
-	// SubsetAccuracy.
+	// Accuracy is the headline accuracy that gates compare. For
+	// single-label data it is top-1 accuracy: the share of examples whose top
+	// label (after rejection) is the true one. For multi-label data
+	// (MultiLabel set) it is exact-match accuracy, the same number as
+	// SubsetAccuracy: a prediction counts only when its whole label set
+	// equals the true set, so it is stricter than per-label scores.
 	Accuracy float64 `json:"accuracy"`
 	// MacroF1 is the mean F1 over every label seen in the truth or the
 	// predictions; MicroF1 is F1 over all (example, label) decisions.
 	MacroF1 float64 `json:"macro_f1"`
 	MicroF1 float64 `json:"micro_f1"`
-	// SubsetAccuracy is the share of examples whose predicted label set equals
-	// the true set; HammingLoss the share of wrong (example, label) decisions.
+	// SubsetAccuracy (exact-match accuracy) is the share of examples whose
+	// predicted label set equals the true set; HammingLoss the share of wrong
+	// (example, label) decisions over every label seen.
 	SubsetAccuracy float64 `json:"subset_accuracy"`
 	HammingLoss    float64 `json:"hamming_loss"`
 	// ECE is the expected calibration error of the top label's confidence.
@@ -87,8 +91,10 @@ type Confusion struct {
 
 // Metrics flattens the report's headline numbers into a map for manifests
 // and history: "n", "accuracy", "macro_f1", "micro_f1", "ece", plus
-// "subset_accuracy" and "hamming_loss" for multi-label reports, and
-// "in_scope_accuracy", "oos_recall" when out-of-scope evaluation was on.
+// "subset_accuracy" and "hamming_loss" for multi-label reports, and "in_scope_accuracy", "oos_recall" when out-of-scope
+// evaluation was on. "accuracy" is Report.Accuracy: top-1 accuracy for a
+// single-label report, exact-match (subset) accuracy for a multi-label one,
+// where it always equals "subset_accuracy".
 func (r Report) Metrics() map[string]float64 {
 	m := map[string]float64{
 		"n":        float64(r.N),
@@ -108,10 +114,19 @@ func (r Report) Metrics() map[string]float64 {
 	return m
 }
 
-// Evaluate scores p on test. It is safe for concurrent use if p is. Predictions are computed concurrently (see
-// EvalOptions.Workers); the report does not depend on their order. An empty
-// test set gives a zero Report with N = 0.
+// Evaluate scores p on test. It is safe for concurrent use if p is.
+// Predictions are computed concurrently (see EvalOptions.Workers); the report
+// does not depend on their order. An empty test set gives a zero Report with
+// N = 0.
 func Evaluate(p Predictor, test []Example, opts *EvalOptions) Report {
+	o := evalDefaults(opts)
+	preds := predictAll(p, test, o.Workers)
+	return score(test, preds, &o)
+}
+
+// evalDefaults returns a copy of opts (nil: the zero value) with the
+// defaults filled in.
+func evalDefaults(opts *EvalOptions) EvalOptions {
 	var o EvalOptions
 	if opts != nil {
 		o = *opts
@@ -125,8 +140,7 @@ func Evaluate(p Predictor, test []Example, opts *EvalOptions) Report {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
-	preds := predictAll(p, test, o.Workers)
-	return score(test, preds, &o)
+	return o
 }
 
 // predictAll runs p over the texts in `workers` goroutines.
@@ -324,17 +338,8 @@ func f1(tp, fp, fn int) float64 {
 // in-scope accuracy stays within maxDrop of the accuracy without rejection.
 // It tries thresholds 0, 0.01, ..., 0.99.
 func TuneReject(p Predictor, val []Example, opts *EvalOptions, maxDrop float64) float64 {
-	var o EvalOptions
-	if opts != nil {
-		o = *opts
-	}
+	o := evalDefaults(opts)
 	o.TopConfused = -1
-	if o.Bins <= 0 {
-		o.Bins = 10
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
 	preds := predictAll(p, val, o.Workers)
 	o.RejectBelow = 0
 	base := score(val, preds, &o)

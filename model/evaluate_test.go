@@ -95,7 +95,7 @@ func TestEvaluate_MultiLabel(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 	m := r.Metrics()
-	if m["subset_accuracy"] != r.SubsetAccuracy || m["hamming_loss"] != r.HammingLoss {
+	if m["subset_accuracy"] != r.SubsetAccuracy || m["accuracy"] != m["subset_accuracy"] || m["hamming_loss"] != r.HammingLoss {
 		t.Errorf("Metrics = %v", m)
 	}
 }

@@ -27,9 +27,10 @@ type TrainerOptions struct {
 	Seed uint64
 
 	// Epochs is the number of passes of stochastic gradient descent. Zero
-	// picks a number from the data size: 5 up to 20,000 examples, fewer
+	// picks a number from the data size: 5 up to 100,000 examples, fewer
 	// beyond (1 above 600,000), since big sets need fewer passes, and more
-	// for small sets so that training makes at least 300 steps.
+	// for small sets so that training makes at least 300 steps (at most 200
+	// epochs).
 	Epochs int
 	// L2 is the L2 regularisation strength (the objective is the mean loss
 	// plus L2/2 times the squared weights). Zero means 2e-6; a negative value
@@ -44,8 +45,7 @@ type TrainerOptions struct {
 	// tenth of itself. Zero means 100 (the step follows the mean gradient
 	// of a batch of unit-length vectors, so it is large).
 	LearningRate float64
-	// BatchSize is the number of examples per gradient step (whose forward
-	// passes run in parallel). Zero means 32.
+	// BatchSize is the number of examples per gradient step. Zero means 32.
 	BatchSize int
 
 	// WordNGrams is the longest word n-gram used as a feature. Zero means 2
@@ -80,8 +80,9 @@ type TrainerOptions struct {
 	// TopK is the number of labels in Prediction.Ranked. Zero means 5; a
 	// negative value means all labels.
 	TopK int
-	// Workers is the number of goroutines used for vectorizing and training.
-	// Zero means runtime.GOMAXPROCS(0). It never changes the result.
+	// Workers is the number of goroutines that build the vocabulary and the
+	// training matrix (SGD itself runs on one goroutine). Zero means
+	// runtime.GOMAXPROCS(0). It never changes the result.
 	Workers int
 	// CreatedBy is recorded in the model file. Empty means "moodfood/model".
 	CreatedBy string
@@ -154,8 +155,6 @@ func (o *TrainerOptions) tokens() tokenConfig {
 func autoEpochs(n, batch int) int {
 	var e int
 	switch {
-	case n <= 20_000:
-		e = 5
 	case n <= 100_000:
 		e = 5
 	case n <= 300_000:
