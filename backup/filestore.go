@@ -373,17 +373,11 @@ func (s *FileStore) Open(ctx context.Context, v Version) (Manifest, io.ReadClose
 		return Manifest{}, nil, err
 	}
 	defer s.leave()
-	m, err := s.readManifest(v)
+	m, err := s.readVerified(ctx, v)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	body, ok := m.file(bodyName)
-	if !ok {
-		return Manifest{}, nil, fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, v, bodyName)
-	}
-	if err := s.checkSums(ctx, m); err != nil {
-		return Manifest{}, nil, err
-	}
+	body, _ := m.file(bodyName)
 	f, err := s.root.Open(path.Join(backupsDir, string(v), bodyName))
 	if err != nil {
 		return Manifest{}, nil, fmt.Errorf("backup: open %s: %w", v, err)
@@ -424,6 +418,22 @@ func (s *FileStore) readManifest(v Version) (Manifest, error) {
 		if !fileNamePattern.MatchString(f.Name) || f.Name == manifestName {
 			return Manifest{}, fmt.Errorf("%w: %s: bad file name %q in manifest", ErrCorrupt, v, truncate(f.Name, 80))
 		}
+	}
+	return m, nil
+}
+
+// readVerified reads v's manifest, checks that it lists a model body and
+// verifies the size and SHA-256 of every file it lists.
+func (s *FileStore) readVerified(ctx context.Context, v Version) (Manifest, error) {
+	m, err := s.readManifest(v)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if _, ok := m.file(bodyName); !ok {
+		return Manifest{}, fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, v, bodyName)
+	}
+	if err := s.checkSums(ctx, m); err != nil {
+		return Manifest{}, err
 	}
 	return m, nil
 }
@@ -478,14 +488,7 @@ func (s *FileStore) Verify(ctx context.Context, v Version) error {
 }
 
 func (s *FileStore) verify(ctx context.Context, v Version) error {
-	m, err := s.readManifest(v)
-	if err != nil {
-		return err
-	}
-	if _, ok := m.file(bodyName); !ok {
-		return fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, v, bodyName)
-	}
-	if err := s.checkSums(ctx, m); err != nil {
+	if _, err := s.readVerified(ctx, v); err != nil {
 		return err
 	}
 	if s.check == nil {
@@ -689,14 +692,7 @@ func (s *FileStore) Deploy(ctx context.Context, v Version) error {
 }
 
 func (s *FileStore) deployLocked(ctx context.Context, v Version, op string) error {
-	m, err := s.readManifest(v)
-	if err != nil {
-		return err
-	}
-	if _, ok := m.file(bodyName); !ok {
-		return fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, v, bodyName)
-	}
-	if err := s.checkSums(ctx, m); err != nil {
+	if _, err := s.readVerified(ctx, v); err != nil {
 		return err
 	}
 	s.hit(op + ":verified")
@@ -708,9 +704,9 @@ func (s *FileStore) deployLocked(ctx context.Context, v Version, op string) erro
 		return nil
 	}
 	if cur != "" {
-		if cm, err := s.readManifest(cur); err != nil || s.checkSums(ctx, cm) != nil {
+		if _, err := s.readVerified(ctx, cur); err != nil && ctx.Err() == nil {
 			s.log.Warn("backup: the version being replaced fails verification; it cannot serve as a rollback target",
-				"version", cur, "err", errors.Join(err, s.checkSums(ctx, cm)))
+				"version", cur, "err", err)
 		}
 	}
 	if err := s.switchTo(ctx, v, op); err != nil {
@@ -837,10 +833,12 @@ func (l lockedStore) Deploy(ctx context.Context, v Version) error {
 
 // Prune removes the versions Select drops under p and returns them. It
 // never removes the deployed version or the rollback target, and never a
-// version List skips (unreadable ones are left for people). Each removal
-// first renames backups/<name> to a temp name, so a crash mid-removal never
-// leaves a half-deleted version in sight; the reaper finishes the job.
-// Prune also reaps temp leftovers.
+// version List skips (unreadable ones are left for people). Every victim
+// is first renamed to backups/<name>.del.tmp and backups/ fsynced, and only
+// then deleted, so a crash or power loss mid-removal never leaves a
+// half-deleted version in sight; the reaper finishes the job. On error,
+// removed lists the versions already taken out of sight. Prune also reaps
+// temp leftovers.
 func (s *FileStore) Prune(ctx context.Context, p Policy) (removed []Version, err error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -863,31 +861,51 @@ func (s *FileStore) Prune(ctx context.Context, p Policy) (removed []Version, err
 		return nil, fmt.Errorf("backup: prune: %w", err)
 	}
 	_, drop := Select(ms, cur, s.now(), p)
+	// Take every victim out of sight first and make that durable before
+	// deleting anything, so that a power loss cannot bring back a version
+	// whose files were partly unlinked. The reaper removes *.del.tmp
+	// leftovers.
+	var errs []error
 	for _, m := range drop {
-		if m.Version == cur {
+		if m.Version == cur { // Select pins it; never trust that blindly
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return removed, fmt.Errorf("backup: prune: %w", err)
+			errs = append(errs, err)
+			break
 		}
 		name := path.Join(backupsDir, string(m.Version))
 		if err := s.fs.Rename(name, name+delSuffix); err != nil {
-			return removed, fmt.Errorf("backup: prune %s: %w", m.Version, err)
+			errs = append(errs, fmt.Errorf("%s: %w", m.Version, err))
+			break
 		}
 		removed = append(removed, m.Version)
 		s.hit("prune:renamed")
-		if err := s.fs.RemoveAll(name + delSuffix); err != nil {
-			return removed, fmt.Errorf("backup: prune %s: %w", m.Version, err)
+	}
+	if len(removed) == 0 {
+		return nil, joinPrefixed("backup: prune", errs)
+	}
+	if err := s.fs.SyncDir(backupsDir); err != nil {
+		return removed, joinPrefixed("backup: prune", append(errs, err))
+	}
+	for _, v := range removed {
+		if err := s.fs.RemoveAll(path.Join(backupsDir, string(v)) + delSuffix); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v, err))
+			break // the reaper finishes the job
 		}
 		s.hit("prune:removed")
 	}
-	if len(removed) > 0 {
-		if err := s.fs.SyncDir(backupsDir); err != nil {
-			return removed, fmt.Errorf("backup: prune: %w", err)
-		}
-		s.log.Info("backup: pruned", "removed", removed)
+	errs = append(errs, s.fs.SyncDir(backupsDir))
+	s.log.Info("backup: pruned", "removed", removed)
+	return removed, joinPrefixed("backup: prune", errs)
+}
+
+// joinPrefixed joins errs (nils ignored) under prefix, or returns nil.
+func joinPrefixed(prefix string, errs []error) error {
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: %w", prefix, err)
 	}
-	return removed, nil
+	return nil
 }
 
 // reapLocked removes what dead writers left: temp links and directories in
