@@ -105,10 +105,16 @@ const epsilon = 1e-9
 // disables its check. Classify uses it with Options.Threshold and
 // Options.Ambiguity.
 func FallbackReason(p model.Prediction, threshold, ambiguity float64) string {
+	return fallbackReason(p.Confidence, Margin(p), threshold, ambiguity)
+}
+
+// fallbackReason is FallbackReason over an already computed margin, so that
+// Classify computes Margin once per query.
+func fallbackReason(confidence, margin, threshold, ambiguity float64) string {
 	switch {
-	case p.Confidence < threshold-epsilon || math.IsNaN(p.Confidence):
+	case confidence < threshold-epsilon || math.IsNaN(confidence):
 		return ReasonLowConfidence
-	case Margin(p) < ambiguity-epsilon:
+	case margin < ambiguity-epsilon:
 		return ReasonAmbiguous
 	}
 	return ""
@@ -172,7 +178,8 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 		Canary:       m != cur,
 		ML:           p,
 	}
-	a.Margin, a.Reason = Margin(p), FallbackReason(p, s.o.Threshold, s.o.Ambiguity)
+	a.Margin = Margin(p)
+	a.Reason = fallbackReason(p.Confidence, a.Margin, s.o.Threshold, s.o.Ambiguity)
 	compared, agreed := false, false
 	if a.Reason != "" {
 		labels, conf, err := s.askLLM(ctx, req.Text)
@@ -214,6 +221,9 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	// Log.
 	end := s.o.Now()
 	a.Latency = end.Sub(start)
+	if _, discard := s.o.QueryLog.(discardLog); discard {
+		return a, nil // no QueryLog: skip building the record
+	}
 	q := dataset.Query{
 		QueryID:       qid,
 		Timestamp:     start,
@@ -251,8 +261,14 @@ func (s *Server) askLLM(ctx context.Context, text string) (labels []string, conf
 		}()
 		labels, conf, err = s.o.LLM.Label(lctx, text)
 	}()
-	if err == nil && lctx.Err() != nil {
-		err = lctx.Err()
+	// An answer after the deadline is a timeout, even when the deadline's
+	// timer has not fired yet (under load lctx.Err() lags behind it).
+	if err == nil {
+		if err = lctx.Err(); err == nil {
+			if dl, _ := lctx.Deadline(); !time.Now().Before(dl) {
+				err = context.DeadlineExceeded
+			}
+		}
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

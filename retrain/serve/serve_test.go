@@ -3,6 +3,7 @@ package serve_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -367,5 +368,47 @@ func TestServer_CloseStopsGoroutine(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("goroutines: %d before, %d after", before, after)
+	}
+}
+
+// TestServer_RoutingMatchesFallbackReason checks, over a grid of
+// confidences, runner-ups and settings, that Classify routes exactly as
+// FallbackReason says (with the defaults substituted for zero settings), and
+// that a shadow counts as fallbacks exactly the queries FallbackReason sends
+// to the LLM.
+func TestServer_RoutingMatchesFallbackReason(t *testing.T) {
+	llm := serve.LLMFunc(func(context.Context, string) ([]string, float64, error) { return []string{"x"}, 1, nil })
+	settings := []struct{ th, amb, effTh, effAmb float64 }{
+		{0, 0, serve.DefaultThreshold, serve.DefaultAmbiguity},
+		{0.5, 0.2, 0.5, 0.2},
+		{-1, 0.05, -1, 0.05},
+		{0.7, -1, 0.7, -1},
+	}
+	for _, st := range settings {
+		t.Run(fmt.Sprintf("th=%v,amb=%v", st.th, st.amb), func(t *testing.T) {
+			s, _ := newTestServer(t, &serve.Options{LLM: llm, Threshold: st.th, Ambiguity: st.amb})
+			if err := s.StartShadow(t.Context(), "B"); err != nil {
+				t.Fatal(err)
+			}
+			wantFallbacks := int64(0)
+			for ci := 0; ci <= 20; ci++ {
+				for ri := 0; ri <= ci; ri += 2 {
+					c, r := float64(ci)/20, float64(ri)/20
+					a := classify(t, s, fmt.Sprintf("c=%v r=%v", c, r), "")
+					want := serve.FallbackReason(a.ML, st.effTh, st.effAmb)
+					wantRoute := serve.RouteML
+					if want != "" {
+						wantRoute = serve.RouteLLM
+						wantFallbacks++ // the shadow B sees the same c and r
+					}
+					if a.Reason != want || a.Route != wantRoute {
+						t.Errorf("c=%v r=%v: route %q reason %q, FallbackReason says %q", c, r, a.Route, a.Reason, want)
+					}
+				}
+			}
+			if got := s.Stats().Shadow.Fallbacks; got != wantFallbacks {
+				t.Errorf("shadow counted %d fallbacks, FallbackReason says %d", got, wantFallbacks)
+			}
+		})
 	}
 }
