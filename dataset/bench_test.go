@@ -53,8 +53,8 @@ func genQuery(i int) dataset.Query {
 // records). It reports the per-call p50/p99 latency and the sustained rate
 // to disk (the final Flush is inside the timed region).
 func BenchmarkLogger_Parallel64(b *testing.B) {
-	b.Run("Wait", func(b *testing.B) { benchLogger(b, nil) })
-	b.Run("Drop", func(b *testing.B) { benchLogger(b, &dataset.LoggerOptions{Overflow: dataset.OverflowDrop}) })
+	b.Run("Wait", func(b *testing.B) { benchLogger(b, nil, 0) })
+	b.Run("Drop", func(b *testing.B) { benchLogger(b, &dataset.LoggerOptions{Overflow: dataset.OverflowDrop}, 0) })
 }
 
 // BenchmarkLogger_Rate200k offers a steady 200,000 queries/s in total from
@@ -64,63 +64,14 @@ func BenchmarkLogger_Parallel64(b *testing.B) {
 // goroutines log as fast as they can and so outrun any disk (and measure
 // the overflow policy), this measures the serving path at a target load.
 func BenchmarkLogger_Rate200k(b *testing.B) {
-	const G, rate = 64, 200_000
-	l, err := dataset.OpenLogger(filepath.Join(b.TempDir(), "query_logs.jsonl"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	qs := make([]dataset.Query, 1024)
-	for i := range qs {
-		qs[i] = genQuery(i)
-	}
-	per := b.N/G + 1
-	perMS := float64(rate) / G / 1000 // records per goroutine per millisecond
-	lat := make([][]time.Duration, G)
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range G {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := make([]time.Duration, 0, per)
-			// Goroutine g ticks at g/G ms past each millisecond, so that
-			// the offered load is spread evenly rather than in bursts.
-			phase := time.Duration(g) * time.Millisecond / G
-			for i, tick := 0, 1; i < per; tick++ {
-				due := min(per, int(float64(tick)*perMS))
-				for ; i < due; i++ {
-					t := time.Now()
-					err := l.Log(qs[(g*per+i)%len(qs)])
-					d = append(d, time.Since(t))
-					if err != nil && !errors.Is(err, dataset.ErrQueueFull) {
-						b.Error(err)
-						return
-					}
-				}
-				time.Sleep(time.Until(start.Add(time.Duration(tick)*time.Millisecond + phase)))
-			}
-			lat[g] = d
-		}()
-	}
-	wg.Wait()
-	if err := l.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	el := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(all[len(all)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds()), "p99-ns")
-	st := l.Stats()
-	b.ReportMetric(float64(st.Written)/el.Seconds(), "written/s")
-	b.ReportMetric(float64(st.Dropped), "dropped")
-	b.ReportMetric(float64(st.Flushes), "flushes")
+	benchLogger(b, nil, 200_000)
 }
 
-func benchLogger(b *testing.B, opts *dataset.LoggerOptions) {
+// benchLogger logs b.N queries from 64 goroutines through a Logger opened
+// with opts and reports the per-call p50/p99 latency and the rate written
+// and fsynced (the final Flush is timed). A positive rate is the total
+// offered load in queries/s; zero means as fast as the goroutines can.
+func benchLogger(b *testing.B, opts *dataset.LoggerOptions, rate int) {
 	const G = 64
 	l, err := dataset.OpenLogger(filepath.Join(b.TempDir(), "query_logs.jsonl"), opts)
 	if err != nil {
@@ -131,28 +82,45 @@ func benchLogger(b *testing.B, opts *dataset.LoggerOptions) {
 	for i := range qs {
 		qs[i] = genQuery(i)
 	}
-	lat := make([][]time.Duration, G)
 	per := b.N/G + 1
+	lat := make([][]time.Duration, G)
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for g := range G {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			d := make([]time.Duration, 0, per)
-			for i := range per {
-				q := qs[(g*per+i)%len(qs)]
-				t := time.Now()
-				err := l.Log(q)
-				d = append(d, time.Since(t))
-				if err != nil && !errors.Is(err, dataset.ErrQueueFull) {
-					b.Error(err)
+			defer func() { lat[g] = d }()
+			// logUpTo logs queries i..due-1 and reports false on an error.
+			logUpTo := func(i, due int) bool {
+				for ; i < due; i++ {
+					t := time.Now()
+					err := l.Log(qs[(g*per+i)%len(qs)])
+					d = append(d, time.Since(t))
+					if err != nil && !errors.Is(err, dataset.ErrQueueFull) {
+						b.Error(err)
+						return false
+					}
+				}
+				return true
+			}
+			if rate <= 0 {
+				logUpTo(0, per)
+				return
+			}
+			perMS := float64(rate) / G / 1000 // records per goroutine per millisecond
+			// Goroutine g ticks at g/G ms past each millisecond, so that
+			// the offered load is spread evenly rather than in bursts.
+			phase := time.Duration(g) * time.Millisecond / G
+			for i, tick := 0, 1; i < per; tick++ {
+				due := min(per, int(float64(tick)*perMS))
+				if !logUpTo(i, due) {
 					return
 				}
+				i = due
+				time.Sleep(time.Until(start.Add(time.Duration(tick)*time.Millisecond + phase)))
 			}
-			lat[g] = d
-		}()
+		})
 	}
 	wg.Wait()
 	if err := l.Flush(context.Background()); err != nil {

@@ -113,7 +113,6 @@ func (s *jsonScan) strEsc(start int, scratch *[]byte) ([]byte, bool) {
 	return nil, false
 }
 
-// num reads a JSON number token (validated against the JSON grammar).
 // rawStr reads a string without escapes and returns its contents.
 func (s *jsonScan) rawStr() ([]byte, bool) {
 	s.ws()
@@ -140,6 +139,7 @@ func (s *jsonScan) key() ([]byte, bool) {
 	return k, ok && s.eat(':')
 }
 
+// num reads a JSON number token (validated against the JSON grammar).
 func (s *jsonScan) num() ([]byte, bool) {
 	s.ws()
 	b, i := s.b, s.i
@@ -231,6 +231,24 @@ func (s *jsonScan) boolean() (bool, bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// strTo reads a string (as str does) into *dst, or validates it only when
+// dst is nil. Values equal to one of known share that constant instead of
+// allocating.
+func (s *jsonScan) strTo(dst *string, scratch *[]byte, known ...string) bool {
+	v, ok := s.str(scratch)
+	if !ok || dst == nil {
+		return ok
+	}
+	for _, k := range known {
+		if string(v) == k {
+			*dst = k
+			return true
+		}
+	}
+	*dst = string(v)
+	return true
 }
 
 // strings reads an array of strings (nil-free: [] gives an empty slice).
@@ -368,6 +386,14 @@ type queryDecoder struct {
 	full bool
 }
 
+// keep returns dst when d.full is set, else nil (validate, don't keep).
+func (d *queryDecoder) keep(dst *string) *string {
+	if d.full {
+		return dst
+	}
+	return nil
+}
+
 // decode fills r from line, like decodeRecord; it returns false when the
 // line needs the slow path. Success and Positive point into d and are
 // valid until the next call. AllIntents is not filled; nor are SessionID,
@@ -396,61 +422,33 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 				return false
 			}
 		case "type":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(&r.Type, &d.scratch, TypeQuery, TypeFeedback) {
 				return false
-			}
-			switch string(v) {
-			case TypeQuery:
-				r.Type = TypeQuery
-			case TypeFeedback:
-				r.Type = TypeFeedback
-			default:
-				r.Type = string(v)
 			}
 		case "query_id":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(&r.QueryID, &d.scratch) {
 				return false
 			}
-			r.QueryID = string(v)
 		case "timestamp":
 			if !s.time(&r.Timestamp) {
 				return false
 			}
 		case "session_id":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(d.keep(&r.SessionID), &d.scratch) {
 				return false
-			}
-			if d.full {
-				r.SessionID = string(v)
 			}
 		case "text_input":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(&r.Text, &d.scratch) {
 				return false
 			}
-			r.Text = string(v)
 		case "classification_method":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo((*string)(&r.Method), &d.scratch, string(MethodML), string(MethodLLM)) {
 				return false
-			}
-			switch string(v) {
-			case string(MethodML):
-				r.Method = MethodML
-			case string(MethodLLM):
-				r.Method = MethodLLM
-			default:
-				r.Method = Method(v)
 			}
 		case "primary_intent":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(&r.PrimaryIntent, &d.scratch) {
 				return false
 			}
-			r.PrimaryIntent = string(v)
 		case "confidence":
 			if r.Confidence, ok = s.float(); !ok {
 				return false
@@ -460,12 +458,8 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 				return false
 			}
 		case "model_version":
-			v, ok := s.str(&d.scratch)
-			if !ok {
+			if !s.strTo(d.keep(&r.ModelVersion), &d.scratch) {
 				return false
-			}
-			if d.full {
-				r.ModelVersion = string(v)
 			}
 		case "llm_labels":
 			if r.LLMLabels, ok = s.strings(nil, &d.scratch); !ok {
@@ -528,33 +522,17 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 		}
 		switch string(k) {
 		case "text":
-			v, ok := s.str(scratch)
-			if !ok {
+			if !s.strTo(&x.Text, scratch) {
 				return false
 			}
-			x.Text = string(v)
 		case "labels":
 			if x.Labels, ok = s.strings(x.Labels[:0:0], scratch); !ok {
 				return false
 			}
 		case "source":
-			v, ok := s.str(scratch)
-			if !ok {
+			if !s.strTo((*string)(&x.Source), scratch, string(SourceLLM), string(SourceFeedback),
+				string(SourceSeed), string(SourceHuman), string(SourceModel)) {
 				return false
-			}
-			switch string(v) {
-			case string(SourceLLM):
-				x.Source = SourceLLM
-			case string(SourceFeedback):
-				x.Source = SourceFeedback
-			case string(SourceSeed):
-				x.Source = SourceSeed
-			case string(SourceHuman):
-				x.Source = SourceHuman
-			case string(SourceModel):
-				x.Source = SourceModel
-			default:
-				x.Source = Source(v)
 			}
 		case "confidence":
 			if x.Confidence, ok = s.float(); !ok {
@@ -565,11 +543,9 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 				return false
 			}
 		case "query_id":
-			v, ok := s.str(scratch)
-			if !ok {
+			if !s.strTo(&x.QueryID, scratch) {
 				return false
 			}
-			x.QueryID = string(v)
 		default:
 			return false
 		}
@@ -612,18 +588,18 @@ func appendSample(b []byte, x *Sample) ([]byte, bool) {
 		}
 	}
 	b = append(b, `{"text":`...)
-	b = appendHTMLString(b, x.Text)
+	b = appendString(b, x.Text, true)
 	b = append(b, `,"labels":[`...)
 	for i, l := range x.Labels {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendHTMLString(b, l)
+		b = appendString(b, l, true)
 	}
 	b = append(b, ']')
 	if x.Source != "" {
 		b = append(b, `,"source":`...)
-		b = appendHTMLString(b, string(x.Source))
+		b = appendString(b, string(x.Source), true)
 	}
 	if x.Confidence != 0 {
 		b = append(b, `,"confidence":`...)
@@ -636,7 +612,7 @@ func appendSample(b []byte, x *Sample) ([]byte, bool) {
 	}
 	if x.QueryID != "" {
 		b = append(b, `,"query_id":`...)
-		b = appendHTMLString(b, x.QueryID)
+		b = appendString(b, x.QueryID, true)
 	}
 	return append(b, '}'), true
 }
@@ -657,57 +633,4 @@ func appendJSONFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-// appendHTMLString appends s as encoding/json does by default (with HTML
-// escaping).
-func appendHTMLString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

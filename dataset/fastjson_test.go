@@ -356,3 +356,24 @@ func TestJudgeParallel_Cancel(t *testing.T) {
 		t.Errorf("goroutines: %d before, %d after", before, n)
 	}
 }
+
+// FuzzAppendString checks that appendString escapes exactly as
+// encoding/json does, with and without HTML escaping.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range fastStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, html := range []bool{false, true} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(html)
+			if err := enc.Encode(s); err != nil {
+				t.Fatal(err)
+			}
+			if got := appendString(nil, s, html); !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+				t.Fatalf("appendString(%q, html=%v) = %s, want %s", s, html, got, want.Bytes())
+			}
+		}
+	})
+}

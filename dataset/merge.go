@@ -3,7 +3,6 @@ package dataset
 import (
 	"cmp"
 	"slices"
-	"strings"
 )
 
 // MergeOptions tunes Merge. The zero value (or nil) is the default.
@@ -97,6 +96,20 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 	for _, s := range o.Exclude {
 		excl[Normalize(s.Text)] = true
 	}
+	// key returns the merge key of text, or false (counted) when the sample
+	// is dropped for an empty key or by Exclude.
+	key := func(text string) (string, bool) {
+		k := Normalize(text)
+		switch {
+		case k == "":
+			st.Empty++
+			return "", false
+		case excl[k]:
+			st.Excluded++
+			return "", false
+		}
+		return k, true
+	}
 	conflict := func(k string, kept, dropped Sample) {
 		if sameLabels(kept.Labels, dropped.Labels) {
 			return
@@ -112,13 +125,8 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 	out := make([]Sample, 0, len(base))
 	baseIdx := make(map[string]int, len(base))
 	for _, s := range base {
-		k := Normalize(s.Text)
-		switch {
-		case k == "":
-			st.Empty++
-			continue
-		case excl[k]:
-			st.Excluded++
+		k, ok := key(s.Text)
+		if !ok {
 			continue
 		}
 		if s.Source == "" {
@@ -144,13 +152,8 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 	for _, part := range [][]Sample{old, new} {
 		for j := range part {
 			s := &part[j]
-			k := Normalize(s.Text)
-			switch {
-			case k == "":
-				st.Empty++
-				continue
-			case excl[k]:
-				st.Excluded++
+			k, ok := key(s.Text)
+			if !ok {
 				continue
 			}
 			if i, ok := newest[k]; ok {
@@ -209,10 +212,8 @@ func Merge(base, old, new []Sample, opts *MergeOptions) ([]Sample, MergeStats) {
 
 // sameLabels compares label sets, ignoring order and repetition.
 func sameLabels(a, b []string) bool {
-	if len(a) == len(b) && slices.Equal(a, b) {
+	if slices.Equal(a, b) {
 		return true
 	}
-	x := slices.Compact(slices.Sorted(slices.Values(a)))
-	y := slices.Compact(slices.Sorted(slices.Values(b)))
-	return slices.EqualFunc(x, y, func(p, q string) bool { return strings.EqualFold(p, q) && p == q })
+	return slices.Equal(slices.Compact(slices.Sorted(slices.Values(a))), slices.Compact(slices.Sorted(slices.Values(b))))
 }

@@ -121,19 +121,19 @@ func appendQuery(b []byte, q *Query) []byte {
 	b = append(b, `{"schema":`...)
 	b = strconv.AppendInt(b, Schema, 10)
 	b = append(b, `,"type":"query","query_id":`...)
-	b = appendString(b, q.QueryID)
+	b = appendString(b, q.QueryID, false)
 	b = append(b, `,"timestamp":"`...)
 	b = q.Timestamp.UTC().AppendFormat(b, TimeFormat)
 	b = append(b, '"')
 	b = append(b, `,"classification_method":`...)
-	b = appendString(b, string(q.Method))
+	b = appendString(b, string(q.Method), false)
 	if len(q.LLMLabels) > 0 {
 		b = append(b, `,"llm_labels":[`...)
 		for i, l := range q.LLMLabels {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, l)
+			b = appendString(b, l, false)
 		}
 		b = append(b, ']')
 	}
@@ -151,11 +151,11 @@ func appendQuery(b []byte, q *Query) []byte {
 	}
 	if q.SessionID != "" {
 		b = append(b, `,"session_id":`...)
-		b = appendString(b, q.SessionID)
+		b = appendString(b, q.SessionID, false)
 	}
 	if q.PrimaryIntent != "" {
 		b = append(b, `,"primary_intent":`...)
-		b = appendString(b, q.PrimaryIntent)
+		b = appendString(b, q.PrimaryIntent, false)
 	}
 	b = append(b, `,"confidence":`...)
 	b = appendFloat(b, q.Confidence)
@@ -166,7 +166,7 @@ func appendQuery(b []byte, q *Query) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"intent":`...)
-			b = appendString(b, s.Intent)
+			b = appendString(b, s.Intent, false)
 			b = append(b, `,"score":`...)
 			b = appendFloat(b, s.Score)
 			b = append(b, '}')
@@ -175,14 +175,14 @@ func appendQuery(b []byte, q *Query) []byte {
 	}
 	if q.ModelVersion != "" {
 		b = append(b, `,"model_version":`...)
-		b = appendString(b, q.ModelVersion)
+		b = appendString(b, q.ModelVersion, false)
 	}
 	if q.LatencyMS != 0 {
 		b = append(b, `,"latency_ms":`...)
 		b = appendFloat(b, q.LatencyMS)
 	}
 	b = append(b, `,"text_input":`...)
-	b = appendString(b, q.Text)
+	b = appendString(b, q.Text, false)
 	return append(b, '}')
 }
 
@@ -191,7 +191,7 @@ func appendFeedback(b []byte, f *Feedback) []byte {
 	b = append(b, `{"schema":`...)
 	b = strconv.AppendInt(b, Schema, 10)
 	b = append(b, `,"type":"feedback","query_id":`...)
-	b = appendString(b, f.QueryID)
+	b = appendString(b, f.QueryID, false)
 	b = append(b, `,"timestamp":"`...)
 	b = f.Timestamp.UTC().AppendFormat(b, TimeFormat)
 	b = append(b, `","positive":`...)
@@ -212,16 +212,17 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hex = "0123456789abcdef"
 
-// appendString appends s as a JSON string, escaping as encoding/json does
-// (without HTML escaping): quotes, backslashes, control characters, U+2028,
-// U+2029, and invalid UTF-8 as U+FFFD. The output never contains a raw
-// newline.
-func appendString(b []byte, s string) []byte {
+// appendString appends s as a JSON string, escaped exactly as
+// encoding/json does: quotes, backslashes and control characters (\b, \f,
+// \n, \r, \t short, others as \u00XX), U+2028 and U+2029, and invalid
+// UTF-8 as U+FFFD; with html also <, > and & (json.Marshal's default). The
+// output never contains a raw newline.
+func appendString(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
 				i++
 				continue
 			}
@@ -229,6 +230,10 @@ func appendString(b []byte, s string) []byte {
 			switch c {
 			case '\\', '"':
 				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':
