@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 
@@ -32,8 +33,10 @@ const missing = backup.Version("model_backup_19990101_000000_zzzz")
 // called once per subtest). It checks: Put/Open round trip; a canceled
 // context stores nothing; List order and completeness; Deploy and Current;
 // backup.Rollback; ErrNotFound and ErrNoCurrent; ErrCorrupt (when the
-// store implements Corrupter); concurrent Puts get distinct versions and
-// Current never reports nothing while Deploys race.
+// store implements Corrupter); that Prune keeps the deployed version and
+// its rollback target (when the store implements backup.Pruner); and that
+// concurrent Puts get distinct versions and Current never reports nothing
+// while Deploys race.
 func TestModelStore(t *testing.T, newStore func(t *testing.T) retrain.ModelStore) {
 	t.Helper()
 	ctx := context.Background()
@@ -247,6 +250,47 @@ func TestModelStore(t *testing.T, newStore func(t *testing.T) retrain.ModelStore
 		}
 	})
 
+	t.Run("PruneKeepsDeployedAndRollbackTarget", func(t *testing.T) {
+		s := newStore(t)
+		p, ok := s.(backup.Pruner)
+		if !ok {
+			t.Skip("store does not implement backup.Pruner")
+		}
+		var vs []backup.Version
+		for i := range 5 {
+			vs = append(vs, put(t, s, fmt.Sprint("p", i)).Version)
+		}
+		// vs[2] deployed: it and its rollback target vs[1] are pinned, and
+		// KeepLast keeps the newest, vs[4].
+		if err := s.Deploy(ctx, vs[2]); err != nil {
+			t.Fatal(err)
+		}
+		removed, err := p.Prune(ctx, backup.Policy{KeepLast: 1})
+		if err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		if got := fmt.Sprint(sortedVersions(removed)); got != fmt.Sprint(sortedVersions([]backup.Version{vs[0], vs[3]})) {
+			t.Errorf("Prune removed %s, want %s and %s", got, vs[0], vs[3])
+		}
+		ms, err := s.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []backup.Version
+		for _, m := range ms {
+			left = append(left, m.Version)
+		}
+		if want := []backup.Version{vs[4], vs[2], vs[1]}; fmt.Sprint(left) != fmt.Sprint(want) {
+			t.Errorf("List after Prune = %v, want %v", left, want)
+		}
+		if cur, err := s.Current(ctx); err != nil || cur != vs[2] {
+			t.Errorf("Current after Prune = %s, %v; want %s", cur, err, vs[2])
+		}
+		if v, err := backup.Rollback(ctx, s); err != nil || v != vs[1] {
+			t.Errorf("Rollback after Prune = %s, %v; want %s", v, err, vs[1])
+		}
+	})
+
 	t.Run("Concurrent", func(t *testing.T) {
 		s := newStore(t)
 		const n = 8
@@ -304,6 +348,10 @@ func TestModelStore(t *testing.T, newStore func(t *testing.T) retrain.ModelStore
 		close(stop)
 		readers.Wait()
 	})
+}
+
+func sortedVersions(vs []backup.Version) []backup.Version {
+	return slices.Sorted(slices.Values(vs))
 }
 
 type cancelReader struct{ cancel context.CancelFunc }
