@@ -66,3 +66,29 @@ func ExampleMemStore() {
 	// true
 	// <nil>
 }
+
+// Restore verifies a backup before deploying it: a backup with one flipped
+// byte is refused and the deployed model keeps serving.
+func ExampleFileStore_Restore() {
+	root, _ := os.MkdirTemp("", "moodfood")
+	defer os.RemoveAll(root)
+	ctx := context.Background()
+	s, err := backup.OpenFileStore(filepath.Join(root, "models"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	a, _ := s.Put(ctx, backup.Manifest{}, strings.NewReader("model A"))
+	b, _ := s.Put(ctx, backup.Manifest{}, strings.NewReader("model B"))
+	_ = s.Deploy(ctx, b.Version)
+
+	// Damage A's body behind the store's back.
+	body := filepath.Join(s.Dir(), "backups", string(a.Version), "model.bin")
+	_ = os.WriteFile(body, []byte("model X"), 0o600)
+
+	err = s.Restore(ctx, a.Version)
+	cur, _ := s.Current(ctx)
+	fmt.Println(errors.Is(err, backup.ErrCorrupt), cur == b.Version)
+	// Output: true true
+}
