@@ -37,6 +37,16 @@ func (s *jsonScan) ws() {
 	}
 }
 
+// endLine reads the closing brace of the line's object and reports whether
+// only white space follows it.
+func (s *jsonScan) endLine() bool {
+	if !s.eat('}') {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
 func (s *jsonScan) eat(c byte) bool {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == c {
@@ -493,11 +503,7 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 		if s.eat(',') {
 			continue
 		}
-		if !s.eat('}') {
-			return false
-		}
-		s.ws()
-		if s.i != len(s.b) {
+		if !s.endLine() {
 			return false
 		}
 		if r.Type == "" {
@@ -552,11 +558,7 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 		if s.eat(',') {
 			continue
 		}
-		if !s.eat('}') {
-			return false
-		}
-		s.ws()
-		if s.i != len(s.b) {
+		if !s.endLine() {
 			return false
 		}
 		if x.Labels == nil {
