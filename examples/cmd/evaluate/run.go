@@ -72,22 +72,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(stderr, "evaluate:", err)
-			return 1
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "evaluate:", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
-	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "evaluate:", err)
 		return 1
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *testFiles == "" || (*trainFiles == "" && *modelA == "") {
 		fmt.Fprintln(stderr, "evaluate: need -test and one of -train or -model")
