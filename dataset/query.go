@@ -203,6 +203,10 @@ func appendFeedback(b []byte, f *Feedback) []byte {
 	return append(b, '}')
 }
 
+// appendFloat appends f in the shortest 'g' form (valid JSON that decodes to
+// the same float64, though not always encoding/json's spelling: 1e-05, not
+// 0.00001). NaN and ±Inf, which JSON cannot hold, are written as 0 so that a
+// bad score never costs the query its log line.
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		f = 0
