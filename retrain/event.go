@@ -2,6 +2,7 @@ package retrain
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -41,6 +42,18 @@ type Event struct {
 	Stage string `json:"stage,omitempty"`
 	// Record is the run's decision record.
 	Record *Record `json:"record,omitempty"`
+}
+
+// MarshalJSON writes Time in UTC RFC 3339 with microseconds, like every
+// timestamp of the package.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // without this method
+	return json.Marshal(struct {
+		Type  string `json:"type"`
+		RunID string `json:"retrain_id"`
+		Time  string `json:"time"`
+		plain
+	}{e.Type, e.RunID, formatTime(e.Time), plain(e)})
 }
 
 // notifierEvent reports whether t goes to the Notifier.
@@ -84,7 +97,7 @@ func (run *run) emit(ctx context.Context, typ, stage string) {
 			f(ctx, e)
 		}()
 	}
-	if r.cfg.Notifier == nil || run.dry || !notifierEvent(typ) {
+	if r.cfg.Notifier == nil || run.opts.DryRun || !notifierEvent(typ) {
 		return
 	}
 	r.notify(ctx, e, run)

@@ -24,6 +24,15 @@ type runMarker struct {
 	Started time.Time `json:"started"`
 }
 
+// MarshalJSON writes Started in UTC RFC 3339 with microseconds.
+func (m runMarker) MarshalJSON() ([]byte, error) {
+	type plain runMarker // without this method
+	return json.Marshal(struct {
+		Started string `json:"started"`
+		plain
+	}{formatTime(m.Started), plain(m)})
+}
+
 func markerPath(lockPath string) string { return lockPath + ".run" }
 
 // acquire takes the cross-process lock. It returns ErrBusy when another

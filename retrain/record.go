@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"moodfood/backup"
+	"moodfood/dataset"
 	"moodfood/trigger"
 )
 
@@ -98,6 +99,22 @@ type Check struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// MarshalJSON writes the record with its timestamp in UTC RFC 3339 with
+// microseconds (dataset.TimeFormat), so that every line has sub-second
+// precision; encoding/json's default drops trailing zero digits.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record // without this method
+	return json.Marshal(struct {
+		RetrainID string `json:"retrain_id"`
+		Timestamp string `json:"timestamp"`
+		plain
+	}{r.RetrainID, formatTime(r.Timestamp), plain(r)})
+}
+
+// formatTime is how every timestamp the package writes looks: UTC RFC 3339
+// with microseconds, as in the query log.
+func formatTime(t time.Time) string { return t.UTC().Format(dataset.TimeFormat) }
+
 // MarshalJSON writes a non-finite Value or Threshold (a NaN metric) as null,
 // which encoding/json would otherwise refuse.
 func (c Check) MarshalJSON() ([]byte, error) {
@@ -148,7 +165,12 @@ type CanaryResult struct {
 }
 
 // Summary is a one-line human account of the record, as a chat message or a
-// log line would show it.
+// log line would show it. For a deployed single-label model it gives the
+// held-out accuracy and its change; for a multi-label model (one whose
+// metrics include "subset_accuracy") it gives micro-F1 and its change
+// instead, since exact-match accuracy understates a model that gets most
+// labels right. A change is against the replaced model, or against zero when
+// nothing was deployed, as DatasetQuality.AccuracyImprovement is.
 func (r *Record) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", r.RetrainID, r.Status)
@@ -161,7 +183,13 @@ func (r *Record) Summary() string {
 		if r.OldVersion != "" {
 			fmt.Fprintf(&b, " replacing %s", r.OldVersion)
 		}
-		if acc, ok := r.NewMetrics["accuracy"]; ok {
+		if _, multi := r.NewMetrics["subset_accuracy"]; multi {
+			// Multi-label: "accuracy" is exact-match accuracy, a harsh
+			// headline; micro-F1 says more. The record keeps both.
+			if f1, ok := r.NewMetrics["micro_f1"]; ok {
+				fmt.Fprintf(&b, ", micro-F1 %.4f (%+.4f)", f1, f1-r.OldMetrics["micro_f1"])
+			}
+		} else if acc, ok := r.NewMetrics["accuracy"]; ok {
 			fmt.Fprintf(&b, ", accuracy %.4f (%+.4f)", acc, r.DatasetQuality.AccuracyImprovement)
 		}
 		fmt.Fprintf(&b, ", %d samples (%d new)", r.DatasetQuality.TotalEntries, r.DatasetQuality.NewSamples)

@@ -1,9 +1,9 @@
 package retrain
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,7 +40,6 @@ const recordTimeout = 5 * time.Second
 type run struct {
 	r     *Retrainer
 	opts  RunOptions
-	dry   bool
 	log   *slog.Logger
 	rec   Record
 	start time.Time
@@ -70,7 +69,7 @@ func (r *Retrainer) Run(ctx context.Context, opts RunOptions) (Result, error) {
 	defer r.running.Unlock()
 
 	now := r.cfg.Now()
-	run := &run{r: r, opts: opts, dry: opts.DryRun, start: now}
+	run := &run{r: r, opts: opts, start: now}
 	run.rec = Record{
 		RetrainID: newRunID(now),
 		Timestamp: now.UTC(),
@@ -78,14 +77,14 @@ func (r *Retrainer) Run(ctx context.Context, opts RunOptions) (Result, error) {
 		Forced:    opts.Force,
 		PID:       os.Getpid(),
 	}
-	if run.dry {
+	if run.opts.DryRun {
 		run.log = slog.New(slog.DiscardHandler)
 	} else {
 		run.log = r.cfg.Logger.With("retrain_id", run.rec.RetrainID)
 	}
 
 	if lp := r.cfg.LockPath; lp != "" {
-		if run.dry {
+		if run.opts.DryRun {
 			sl, err := takeShared(lp)
 			if errors.Is(err, ErrBusy) {
 				return Result{}, ErrBusy
@@ -227,33 +226,39 @@ func (r *Retrainer) loadDeployed(ctx context.Context) (*deployedModel, error) {
 	return d, nil
 }
 
-// openModel reads a stored version whole (so the store verifies its
-// checksum) and decodes it.
+// openModel decodes a stored version as it streams from the store (no copy
+// of the body is held), then reads the body to its end and closes it, so
+// that a store which verifies the checksum while the body is read (see
+// ModelStore) has seen every byte. A store error wins over the decoded
+// classifier: a body that decodes but fails its checksum is not loaded.
 func (r *Retrainer) openModel(ctx context.Context, v backup.Version) (backup.Manifest, Classifier, error) {
 	m, rc, err := r.cfg.Models.Open(ctx, v)
 	if err != nil {
 		return m, nil, err
 	}
-	body, err := io.ReadAll(rc)
+	clf, derr := safeDecode(r.cfg.Trainer, rc)
+	_, err = io.Copy(io.Discard, rc)
 	if cerr := rc.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = derr
 	}
 	if err != nil {
 		return m, nil, err
 	}
-	clf, err := safeDecode(r.cfg.Trainer, body)
-	return m, clf, err
+	return m, clf, nil
 }
 
-func safeDecode(t Trainer, body []byte) (c Classifier, err error) {
+func safeDecode(t Trainer, body io.Reader) (c Classifier, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c, err = nil, &PanicError{Value: p}
 		}
 	}()
-	c, err = t.Decode(bytes.NewReader(body))
+	c, err = t.Decode(body)
 	if err == nil && c == nil {
-		err = errors.New("retrain: Trainer.Decode returned no classifier")
+		err = errors.New("Trainer.Decode returned no classifier")
 	}
 	return c, err
 }
@@ -371,7 +376,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	}
 	run.begin(ctx, "load")
 	var snap dataset.Snapshot
-	if p, ok := cfg.Data.(Previewer); ok && run.dry {
+	if p, ok := cfg.Data.(Previewer); ok && run.opts.DryRun {
 		snap, err = p.Preview(ctx)
 	} else {
 		snap, err = cfg.Data.Snapshot(ctx)
@@ -419,6 +424,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	if err != nil {
 		return run.fail(ctx, "evaluate", err)
 	}
+	dep.clf = nil // scored; let it go before the candidate is stored and read back
 	run.end(ctx)
 
 	// Gate.
@@ -440,7 +446,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		run.plan = append(run.plan, "nothing: the gate rejects the candidate; "+dep.describe()+" stays deployed")
 		return run.finish(ctx, trigger.OutcomeRejected, "gate rejected the candidate: "+strings.Join(failed, "; "), EventGateRejected)
 	}
-	if run.dry {
+	if run.opts.DryRun {
 		run.plan = append(run.plan,
 			fmt.Sprintf("store the candidate as a new version (metrics, dataset fingerprint, replaces %s, run id %s)", orNone(dep.version), run.rec.RetrainID),
 			"deploy it, replacing "+dep.describe(),
@@ -468,11 +474,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	if ms, ok := cand.(interface{ SetMetrics(map[string]float64) }); ok {
 		ms.SetMetrics(man.Metrics) // *model.Classifier carries its metrics in its file
 	}
-	var buf bytes.Buffer
-	if err := safeEncode(cand, &buf); err != nil {
-		return run.fail(ctx, "save", err)
-	}
-	put, err := cfg.Models.Put(ctx, man, &buf)
+	put, err := r.put(ctx, man, cand)
 	if err != nil {
 		return run.fail(ctx, "save", err)
 	}
@@ -565,6 +567,56 @@ func (run *run) train(ctx context.Context, data []model.Example) (c Classifier, 
 	}
 	return c, err
 }
+
+// errPutDone is what the encoder's writes return once Put has returned
+// without reading the body to its end.
+var errPutDone = errors.New("the model store stopped reading the body before its end")
+
+// put streams the candidate's encoding into Models.Put through a pipe, so
+// that the model is encoded once, never held whole in memory, and encoded
+// while the store writes and hashes it. The bytes are hashed on the way; when
+// the store reports the files it stored (Manifest.Files), one of them must
+// have exactly that size and SHA-256, so that the version is known to hold
+// the bytes the candidate encoded to. The encoding goroutine has always
+// returned when put returns.
+func (r *Retrainer) put(ctx context.Context, man backup.Manifest, c Classifier) (backup.Manifest, error) {
+	pr, pw := io.Pipe()
+	h := sha256.New()
+	var n int64
+	encoded := make(chan error, 1)
+	go func() {
+		err := safeEncode(c, writerFunc(func(p []byte) (int, error) {
+			k, err := pw.Write(p)
+			h.Write(p[:k])
+			n += int64(k)
+			return k, err
+		}))
+		pw.CloseWithError(err) // nil: the reader sees io.EOF
+		encoded <- err
+	}()
+	put, err := r.cfg.Models.Put(ctx, man, pr)
+	pr.CloseWithError(errPutDone) // unblock an encoder Put stopped reading
+	encErr := <-encoded
+	switch {
+	case encErr != nil && !errors.Is(encErr, errPutDone):
+		return backup.Manifest{}, fmt.Errorf("encode: %w", encErr)
+	case err != nil:
+		return backup.Manifest{}, err
+	case encErr != nil:
+		return backup.Manifest{}, fmt.Errorf("version %s: %w", put.Version, encErr)
+	}
+	if len(put.Files) > 0 {
+		sum := hex.EncodeToString(h.Sum(nil))
+		if !slices.ContainsFunc(put.Files, func(f backup.FileSum) bool { return f.Size == n && f.SHA256 == sum }) {
+			return backup.Manifest{}, fmt.Errorf("version %s: no stored file has the encoded model's size %d and sha256 %s", put.Version, n, sum)
+		}
+	}
+	return put, nil
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func safeEncode(c Classifier, w io.Writer) (err error) {
 	defer func() {
@@ -662,7 +714,7 @@ func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, eve
 	rec.PeakMemoryBytes = peakRSS()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	if !run.dry {
+	if !run.opts.DryRun {
 		if err := r.hist.append(*rec); err != nil {
 			run.log.Error("writing the history line failed", "err", err.Error())
 		}
@@ -684,13 +736,13 @@ func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, eve
 		Skipped:    outcome == trigger.OutcomeSkipped,
 		Deployed:   outcome == trigger.OutcomeDeployed,
 		RolledBack: outcome == trigger.OutcomeRolledBack,
-		DryRun:     run.dry,
+		DryRun:     run.opts.DryRun,
 		Reason:     reason,
 		OldVersion: rec.OldVersion,
 		NewVersion: rec.NewVersion,
 		Record:     *rec.clone(),
 	}
-	if run.dry {
+	if run.opts.DryRun {
 		res.Plan = append(run.plan, "nothing was written: no version, deploy, watermark, history line, log line or notification (dry run)")
 	}
 	return res, nil

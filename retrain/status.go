@@ -48,6 +48,16 @@ type Status struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
+// MarshalJSON writes Now in UTC RFC 3339 with microseconds, like every
+// timestamp of the package (the records inside follow Record.MarshalJSON).
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status // without this method
+	return json.Marshal(struct {
+		Now string `json:"now"`
+		plain
+	}{formatTime(s.Now), plain(s)})
+}
+
 // DeployedStatus describes the deployed version.
 type DeployedStatus struct {
 	Version backup.Version     `json:"version"`
