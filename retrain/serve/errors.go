@@ -7,7 +7,8 @@ import "errors"
 // store's or the decoder's error, such as backup.ErrCorrupt or
 // model.ErrCorrupt).
 var (
-	// ErrClosed is returned by every method of a closed Server.
+	// ErrClosed is returned by the methods of a closed Server that serve,
+	// load or deploy (see Server.Close).
 	ErrClosed = errors.New("serve: server closed")
 	// ErrNoModel is returned by Classify while no model is loaded: nothing
 	// was deployed when the Server opened and nothing has been since.

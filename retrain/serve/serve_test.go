@@ -177,8 +177,19 @@ func TestServer_ClassifyErrors(t *testing.T) {
 	t.Run("ErrClosed", func(t *testing.T) {
 		s, _ := newTestServer(t, nil)
 		s.Close()
-		if _, err := s.Classify(t.Context(), serve.Request{Text: "x"}); !errors.Is(err, serve.ErrClosed) {
-			t.Fatalf("err = %v", err)
+		ctx := t.Context()
+		_, cerr := s.Classify(ctx, serve.Request{Text: "x"})
+		_, perr := s.PromoteCanary(ctx)
+		_, werr := s.CheckWatchdog(ctx)
+		for name, err := range map[string]error{"Classify": cerr, "Feedback": s.Feedback(ctx, "q", true),
+			"Reload": s.Reload(ctx), "StartCanary": s.StartCanary(ctx, "B", 0.5), "SetCanaryFraction": s.SetCanaryFraction(0.5),
+			"PromoteCanary": perr, "StartShadow": s.StartShadow(ctx, "B"), "CheckWatchdog": werr} {
+			if !errors.Is(err, serve.ErrClosed) {
+				t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+			}
+		}
+		if st := s.Stats(); st.Deployed != "A" { // final numbers stay readable
+			t.Errorf("Stats after Close: deployed %q", st.Deployed)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

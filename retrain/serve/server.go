@@ -125,8 +125,11 @@ func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 // Close stops the poll loop and waits for it to return. It does not wait
 // for Classify calls in flight and does not close the QueryLogger, which the
 // caller owns: stop the traffic first (http.Server.Shutdown), then Close the
-// Server, then close the logger. After Close every method returns ErrClosed.
-// Close is idempotent and always returns nil.
+// Server, then close the logger. After Close, Classify, Feedback, Reload,
+// CheckWatchdog, StartCanary, SetCanaryFraction, PromoteCanary and
+// StartShadow return ErrClosed; Stats, AbortCanary and StopShadow keep
+// working so that final numbers can be read. Close is idempotent and
+// always returns nil.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
