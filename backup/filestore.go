@@ -614,7 +614,7 @@ func parseLink(target string) (Version, bool) {
 // deployed: one readlink of intent_classifier (the link target), or for a
 // legacy plain directory one lstat. A serving process polls it and reloads
 // DeployedPath() when it changes. It returns ErrNoCurrent when nothing is
-// deployed. Stamp takes no lock and is safe to call at any rate.
+// deployed. Stamp takes no file lock and is safe to call at any rate.
 func (s *FileStore) Stamp() (string, error) {
 	if err := s.enter(); err != nil {
 		return "", err
