@@ -35,10 +35,14 @@
 //  7. gate: see Gate. Every check is recorded with its value, threshold and
 //     verdict; a failed check rejects the candidate (a result, not an error).
 //  8. save: Put with metrics, dataset fingerprint, Replaces, trainer config
-//     and run id in the manifest.
+//     and run id in the manifest (a Classifier with a
+//     SetMetrics(map[string]float64) method gets the metrics too). The
+//     encoding streams into Put, hashed on the way; when the store reports
+//     the files it stored, one must match that size and SHA-256.
 //  9. deploy: the last point where cancellation is honoured.
-//  10. verify: the version is read back from the store, decoded and asked the
-//     canaries; a failure deploys the previous version again (rolled_back).
+//  10. verify: the version is read back from the store (whose checksum
+//     covers every byte), decoded once as it streams and asked the canaries;
+//     a failure deploys the previous version again (rolled_back).
 //  11. commit: the data watermark advances; old versions are pruned when
 //     Config.Retention is set.
 //

@@ -11,8 +11,9 @@ import (
 var ErrBusy = errors.New("retrain: another run is in progress")
 
 // StageError reports which step of Run failed: "lock", "trigger", "load",
-// "merge", "train", "evaluate", "save", "deploy", "verify", "rollback" or
-// "commit". A canceled run fails with the stage it was in and an Err that
+// "merge", "train", "evaluate", "save", "deploy", "verify" or "rollback".
+// (The gate's verdict is a result, and a failed watermark commit or prune
+// after a deploy is a warning in Record.Warnings.) A canceled run fails with the stage it was in and an Err that
 // matches context.Canceled or context.DeadlineExceeded.
 type StageError struct {
 	Stage string

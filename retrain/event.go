@@ -111,8 +111,15 @@ func (run *run) emit(ctx context.Context, typ, stage string) {
 func (r *Retrainer) notify(ctx context.Context, e Event, run *run) {
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.NotifyTimeout)
 	defer cancel()
-	done := make(chan error, 1)
+	r.closeMu.Lock()
+	if r.closed {
+		r.closeMu.Unlock()
+		run.log.Warn("notification dropped: the Retrainer is closed", "event", e.Type)
+		return
+	}
 	r.wg.Add(1)
+	r.closeMu.Unlock()
+	done := make(chan error, 1)
 	go func() {
 		defer r.wg.Done()
 		defer func() {

@@ -96,6 +96,8 @@ func samples(n int, src dataset.Source, labels ...string) []dataset.Sample {
 type ruleClassifier struct {
 	Mode  string   `json:"mode"`
 	Known []string `json:"known,omitempty"`
+	// EncodePanic makes Encode panic after writing a few bytes.
+	EncodePanic bool `json:"-"`
 }
 
 func (c *ruleClassifier) Predict(text string) model.Prediction {
@@ -122,7 +124,13 @@ func nanValue() float64 { var z float64; return z / z }
 
 func (c *ruleClassifier) Labels() []string { return c.Known }
 
-func (c *ruleClassifier) Encode(w io.Writer) error { return json.NewEncoder(w).Encode(c) }
+func (c *ruleClassifier) Encode(w io.Writer) error {
+	if c.EncodePanic {
+		io.WriteString(w, `{"mode":`)
+		panic("encoder exploded")
+	}
+	return json.NewEncoder(w).Encode(c)
+}
 
 // fakeTrainer builds a ruleClassifier with Mode, knowing the labels of its
 // training data. Block, if set, makes Train wait for it (or ctx). Panic and
@@ -136,7 +144,9 @@ type fakeTrainer struct {
 	Err      error
 	DecodeAs string
 	Drop     string // a label the candidate does not know
-	Sleep    time.Duration
+	// EncodePanic gives a candidate whose Encode panics.
+	EncodePanic bool
+	Sleep       time.Duration
 	// WaitFile makes Train wait (polling) until the file exists, or ctx.
 	WaitFile string
 	calls    int
@@ -199,7 +209,7 @@ func (t *fakeTrainer) Train(ctx context.Context, data []model.Example, progress 
 	if mode == "" {
 		mode = "first"
 	}
-	return &ruleClassifier{Mode: mode, Known: known}, nil
+	return &ruleClassifier{Mode: mode, Known: known, EncodePanic: t.EncodePanic}, nil
 }
 
 func (t *fakeTrainer) Decode(r io.Reader) (retrain.Classifier, error) {

@@ -21,7 +21,7 @@ type Retrainer struct {
 	running sync.Mutex     // held for the length of a Run
 	wg      sync.WaitGroup // notifier goroutines still running
 
-	closeMu sync.Mutex
+	closeMu sync.Mutex // guards closed, and wg.Add against Close's Wait
 	closers []io.Closer
 	closed  bool
 }
@@ -64,20 +64,26 @@ func New(cfg Config) (*Retrainer, error) {
 }
 
 // Close waits (at most Config.NotifyTimeout) for notifications still in
-// flight and closes what Open opened. It does not cancel a Run in progress;
-// cancel its context for that. It is safe to call more than once.
+// flight and closes what Open opened. A Notifier that ignores its context
+// cannot be stopped: its goroutine is abandoned, as Notify's is at its
+// timeout. Close does not cancel a Run in progress (cancel its context for
+// that); such a run sends no more notifications. It is safe to call more
+// than once.
 func (r *Retrainer) Close() error {
 	r.closeMu.Lock()
-	defer r.closeMu.Unlock()
 	if r.closed {
+		r.closeMu.Unlock()
 		return nil
 	}
-	r.closed = true
+	r.closed = true // no notify adds to wg from now on
+	r.closeMu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
+	t := time.NewTimer(r.cfg.NotifyTimeout)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(r.cfg.NotifyTimeout):
+	case <-t.C:
 	}
 	var errs []error
 	for i := len(r.closers) - 1; i >= 0; i-- {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"moodfood/backup"
 	"moodfood/dataset"
 	"moodfood/retrain"
 	"moodfood/trigger"
@@ -450,5 +452,54 @@ func TestStatus(t *testing.T) {
 	st, _ = e.r.Status(ctx)
 	if st.Deployed == nil || st.Deployed.Intact || st.Deployed.Integrity == "ok" {
 		t.Fatalf("corrupt deployed model: %+v", st.Deployed)
+	}
+}
+
+// shortStore is a ModelStore whose Put stores only the first 16 bytes of the
+// body and reports success: a store bug the save stage must catch.
+type shortStore struct{ *backup.MemStore }
+
+func (s shortStore) Put(ctx context.Context, m backup.Manifest, body io.Reader) (backup.Manifest, error) {
+	return s.MemStore.Put(ctx, m, io.LimitReader(body, 16))
+}
+
+// TestRun_SaveFailures: a candidate that cannot be encoded, or a store that
+// does not store the whole encoding, fails the run at "save" and leaves the
+// deployed model as it was.
+func TestRun_SaveFailures(t *testing.T) {
+	cases := []struct {
+		name    string
+		trainer fakeTrainer
+		store   func(*backup.MemStore) retrain.ModelStore
+		wantErr func(error) bool
+	}{
+		{name: "encode panics", trainer: fakeTrainer{EncodePanic: true},
+			wantErr: func(err error) bool { _, ok := errors.AsType[*retrain.PanicError](err); return ok }},
+		{name: "store stops reading", store: func(m *backup.MemStore) retrain.ModelStore { return shortStore{m} },
+			wantErr: func(err error) bool { return strings.Contains(err.Error(), "stopped reading") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, nil)
+			if _, err := e.r.Run(ctx, retrain.RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			v0, sum0 := deployedSum(t, e.models)
+			*e.trainer = tc.trainer
+			e.r2(t, func(c *retrain.Config) {
+				if tc.store != nil {
+					c.Models = tc.store(e.models)
+				}
+			})
+			res, err := e.r.Run(ctx, retrain.RunOptions{Force: true})
+			se, ok := errors.AsType[*retrain.StageError](err)
+			if !ok || se.Stage != "save" || !tc.wantErr(err) || res.Outcome != trigger.OutcomeFailed || res.Deployed {
+				t.Fatalf("Run = %+v, %v", res, err)
+			}
+			if v, sum := deployedSum(t, e.models); v != v0 || sum != sum0 {
+				t.Errorf("deployed %s -> %s", v0, v)
+			}
+		})
 	}
 }

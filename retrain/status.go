@@ -86,11 +86,14 @@ type usager interface {
 	Usage(ctx context.Context) (int64, error)
 }
 
-// Status reports the state of the pipeline. It writes nothing and is cheap:
-// it reads the history from its tail, asks Data for Pending (no full parse
-// of the query log), and reads back only the deployed model. What it cannot
-// find out goes to Status.Problems; the error is non-nil only when ctx is
-// done.
+// Status reports the state of the pipeline. It writes nothing and reads
+// little: the history from its tail, Pending from Data (no full parse of the
+// query log), the live signal windows when Data is a Signaler (what the
+// trigger would see; for dataset.FileStore a pass over the recent part of
+// the query log), the version list, and the deployed model, which it
+// decodes once to report Intact (for the CLINC150-sized model about 0.1-0.2 s
+// on a quiet machine). What it cannot find out goes to Status.Problems; the
+// error is non-nil only when ctx is done.
 func (r *Retrainer) Status(ctx context.Context) (Status, error) {
 	now := r.cfg.Now()
 	s := Status{Now: now.UTC()}
