@@ -70,7 +70,9 @@
 // stage and training step. The Notifier gets run.started, run.skipped,
 // run.failed, gate.rejected, model.deployed and model.rolled_back, each with
 // the run's Record; its failures are logged, bounded by
-// Config.NotifyTimeout, and never change a run's outcome. Package
+// Config.NotifyTimeout, and never change a run's outcome. A manual
+// Retrainer.Rollback is recorded and notified like a run (model.rolled_back,
+// Record.Manual set) and is not an attempt for the trigger. Package
 // examples/webhook is a Slack/Discord-compatible Notifier.
 //
 // # Files

@@ -23,7 +23,8 @@ const (
 	// EventModelDeployed: a new version is deployed and passed its canaries.
 	EventModelDeployed = "model.deployed"
 	// EventModelRolledBack: a new version failed its canaries after deploy
-	// and the previous version is deployed again.
+	// and the previous version is deployed again, or a person rolled back
+	// with Retrainer.Rollback (Record.Manual set).
 	EventModelRolledBack = "model.rolled_back"
 
 	EventStageStarted  = "stage.started"

@@ -56,8 +56,10 @@ func (h *history) append(rec Record) error {
 // historyTail is what Run and Status need from the history.
 type historyTail struct {
 	// Last is the most recent record, LastSuccess the most recent deployed
-	// one, LastAttempt the most recent one that trained (not skipped).
-	Last, LastSuccess, LastAttempt *Record
+	// one, LastAttempt the most recent one that trained (not skipped, not a
+	// manual rollback), LastRollback the most recent manual rollback after
+	// LastSuccess (nil if none).
+	Last, LastSuccess, LastAttempt, LastRollback *Record
 	// Corrupt counts damaged lines met on the way back.
 	Corrupt int
 }
@@ -71,6 +73,14 @@ func (h *history) tail() (historyTail, error) {
 	done := func(r *Record) bool {
 		if t.Last == nil {
 			t.Last = r
+		}
+		if r.Manual {
+			// A manual rollback trained nothing: not an attempt for the
+			// trigger (see Retrainer.Rollback).
+			if t.LastRollback == nil && t.LastSuccess == nil {
+				t.LastRollback = r
+			}
+			return false
 		}
 		if t.LastAttempt == nil && r.Status != trigger.OutcomeSkipped {
 			t.LastAttempt = r

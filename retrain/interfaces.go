@@ -67,9 +67,9 @@ type ModelStore interface {
 // Notifier is told about the events of a run that a person may want to hear
 // about: run.started, run.skipped, run.failed, gate.rejected, model.deployed
 // and model.rolled_back (see Event). Notify is called synchronously from Run
-// with a context bounded by Config.NotifyTimeout; an error or a panic is
-// logged and never fails the run, and a Notifier that ignores its context is
-// abandoned when the timeout expires. Implementations must be safe for
+// and Rollback with a context bounded by Config.NotifyTimeout; an error or a
+// panic is logged and never fails the run, and a Notifier that ignores its
+// context is abandoned when the timeout expires. Implementations must be safe for
 // concurrent use.
 type Notifier interface {
 	Notify(ctx context.Context, e Event) error

@@ -23,7 +23,15 @@ type Record struct {
 	// rolled_back. In a dry run it is the outcome the run would have had.
 	Status trigger.Outcome `json:"status"`
 	DryRun bool            `json:"dry_run,omitempty"`
-	Forced bool            `json:"forced,omitempty"`
+	// Forced is set when a person asked for the run: a forced retrain
+	// (RunOptions.Force) or a manual rollback.
+	Forced bool `json:"forced,omitempty"`
+	// Manual is set on the record of a manual rollback (Retrainer.Rollback),
+	// which trains nothing: its Trigger holds one "manual" reason, OldVersion
+	// and NewVersion (= RolledBackTo) are the versions deployed before and
+	// after, and DatasetQuality is zero. Readers that look for the last
+	// retraining attempt skip such records (see Retrainer.Rollback).
+	Manual bool `json:"manual,omitempty"`
 	// Reason says in one sentence why the run ended as it did.
 	Reason string `json:"reason,omitempty"`
 	// Stage and Error are set when the run failed.
@@ -40,7 +48,8 @@ type Record struct {
 	NewVersion backup.Version     `json:"new_version,omitempty"`
 	OldMetrics map[string]float64 `json:"old_metrics,omitempty"`
 	NewMetrics map[string]float64 `json:"new_metrics,omitempty"`
-	// RolledBackTo is the version deployed again after a failed canary check.
+	// RolledBackTo is the version deployed again after a failed canary
+	// check, or by a manual rollback.
 	RolledBackTo backup.Version `json:"rolled_back_to,omitempty"`
 	// Canaries lists the canary utterances that failed after deploy.
 	Canaries []CanaryResult `json:"canary_failures,omitempty"`

@@ -719,8 +719,10 @@ func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, eve
 			run.log.Error("writing the history line failed", "err", err.Error())
 		}
 		lvl := slog.LevelInfo
-		if outcome == trigger.OutcomeFailed || outcome == trigger.OutcomeRolledBack {
+		if outcome == trigger.OutcomeFailed {
 			lvl = slog.LevelError
+		} else if outcome == trigger.OutcomeRolledBack {
+			lvl = rollbackLevel(rec)
 		} else if outcome == trigger.OutcomeRejected {
 			lvl = slog.LevelWarn
 		}

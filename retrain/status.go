@@ -20,10 +20,16 @@ type Status struct {
 	// (zero when there was none).
 	LastSuccess *Record       `json:"last_success,omitempty"`
 	Age         time.Duration `json:"age_ns,omitempty"`
-	// LastAttempt is the last run that trained (any outcome but skipped);
+	// LastAttempt is the last run that trained (any outcome but skipped, a
+	// manual rollback excluded);
 	// LastRun the last run of any outcome.
 	LastAttempt *Record `json:"last_attempt,omitempty"`
 	LastRun     *Record `json:"last_run,omitempty"`
+	// LastRollback is the last manual rollback (Retrainer.Rollback) since
+	// LastSuccess, nil if none: when set, the deployed model is not the one
+	// LastSuccess deployed. Manual rollbacks are never LastAttempt or
+	// LastSuccess.
+	LastRollback *Record `json:"last_rollback,omitempty"`
 	// HistoryCorrupt counts damaged history lines skipped while reading the
 	// tail.
 	HistoryCorrupt int `json:"history_corrupt,omitempty"`
@@ -153,6 +159,7 @@ func (r *Retrainer) Status(ctx context.Context) (Status, error) {
 		}
 	}
 	s.LastSuccess, s.LastAttempt, s.LastRun, s.HistoryCorrupt = tail.LastSuccess, tail.LastAttempt, tail.Last, tail.Corrupt
+	s.LastRollback = tail.LastRollback
 	if s.LastSuccess != nil {
 		s.Age = now.Sub(s.LastSuccess.Timestamp)
 	} else if !st.LastSuccess.IsZero() {
