@@ -16,6 +16,7 @@ import (
 	"moodfood/backup"
 	"moodfood/internal/flock"
 	"moodfood/model"
+	"moodfood/retrain"
 )
 
 // openStore opens root's model store (ROOT/models) with a real load of each
@@ -30,8 +31,9 @@ func openStore(root string) (*backup.FileStore, error) {
 	})
 }
 
-// runLockRel is the run lock retrain.Open takes (documented there); rollback
-// and prune take it too, so that they never interleave with a run.
+// runLockRel is the run lock retrain.Open takes (documented there); prune
+// takes it too (rollback through retrain.Retrainer.Rollback), so that they
+// never interleave with a run.
 const runLockRel = "data/logs/retrain.lock"
 
 // withStore parses the common flags of the store commands, resolves the
@@ -113,47 +115,66 @@ func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		})
 }
 
-// cmdRollback implements "cronjob rollback [--to NAME]".
+// cmdRollback implements "cronjob rollback [--to NAME]" through
+// retrain.Retrainer.Rollback, so that a manual rollback takes the root's run
+// lock, appends a rolled_back line (manual: true) to the history and sends
+// the model.rolled_back webhook like a run. Exit codes: 0 deployed (or NAME
+// already deployed), 4 a run holds the lock, 1 failed or refused, 2 usage.
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var to *string
-	return withStore(ctx, "rollback", true, args, stderr, "rollback [--root DIR] [--to NAME]",
+	fl := newFlagSet("rollback", stderr, "rollback [--root DIR] [--to NAME] [--webhook-url-file F] [--webhook-secret-file F]",
 		"Deploys the previous good model version (the newest one older than the deployed one\n"+
 			"that passes a full verification; corrupt ones are skipped), or the version NAME after\n"+
-			"verifying it. The deployed model keeps serving if the target is corrupt. Exits 4 while a retraining run holds the root's lock.",
-		func(fl *flag.FlagSet) {
-			to = fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
-		},
-		func(ctx context.Context, root string, s *backup.FileStore) int {
-			v := backup.Version(*to)
-			if v != "" {
-				if err := v.Validate(); err != nil {
-					fmt.Fprintln(stderr, "cronjob rollback:", err)
-					return exitUsage
-				}
-			}
-			old, _ := s.Current(ctx)
-			var err error
-			if v == "" {
-				v, err = backup.Rollback(ctx, restoringStore{s})
-			} else {
-				err = s.Restore(ctx, v)
-			}
-			if err != nil {
-				fmt.Fprintln(stderr, "cronjob rollback:", err)
-				return exitFailed
-			}
-			fmt.Fprintf(stdout, "deployed %s (was %s)\n", v, orDash(string(old)))
-			return exitOK
-		})
+			"verifying it. The deployed model keeps serving if the target is corrupt. The rollback\n"+
+			"is recorded in the run history and notified like a run; the data watermark does not\n"+
+			"move. Exits 4 while a retraining run holds the root's lock, 1 when refused.")
+	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	to := fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
+	var wh webhookFlags
+	wh.register(fl)
+	if code, ok := parseFlags(fl, args); !ok {
+		return code
+	}
+	v := backup.Version(*to)
+	if v != "" {
+		if err := v.Validate(); err != nil {
+			fmt.Fprintln(stderr, "cronjob rollback:", err)
+			return exitUsage
+		}
+	}
+	root, err := existingRoot(*rootF)
+	if err != nil {
+		fmt.Fprintln(stderr, "cronjob rollback:", err)
+		return exitFailed
+	}
+	notifier, err := wh.notifier(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cronjob rollback:", err)
+		return exitFailed
+	}
+	rt, err := retrain.Open(root, &retrain.Options{Notifier: notifier})
+	if err != nil {
+		fmt.Fprintln(stderr, "cronjob rollback:", err)
+		return exitFailed
+	}
+	res, err := rt.Rollback(ctx, v)
+	if cerr := rt.Close(); cerr != nil && err == nil {
+		fmt.Fprintln(stderr, "cronjob rollback: warning: close:", cerr)
+	}
+	switch {
+	case errors.Is(err, retrain.ErrBusy):
+		fmt.Fprintf(stderr, "cronjob rollback: a retraining run holds the lock on %s; try again when it ends\n", root)
+		return exitBusy
+	case err != nil:
+		fmt.Fprintln(stderr, "cronjob rollback:", err)
+		return exitFailed
+	case res.Skipped:
+		fmt.Fprintf(stdout, "%s is already deployed; nothing changed\n", res.NewVersion)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "deployed %s (was %s)\n", res.NewVersion, orDash(string(res.OldVersion)))
+	fmt.Fprintln(stdout, res.Record.Summary())
+	return exitOK
 }
-
-// restoringStore deploys through Restore, which verifies a version fully
-// (checksums and a real load) before deploying it, so that backup.Rollback
-// skips a previous version that does not load for the next older one.
-type restoringStore struct{ *backup.FileStore }
-
-// Deploy restores v.
-func (s restoringStore) Deploy(ctx context.Context, v backup.Version) error { return s.Restore(ctx, v) }
 
 // cmdVerify implements "cronjob verify": every version's checksums and a
 // real load; exit 1 when any is corrupt or the deployed one is missing.

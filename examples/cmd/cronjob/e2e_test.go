@@ -149,7 +149,29 @@ func TestEndToEnd(t *testing.T) {
 	if link, err := os.Readlink(filepath.Join(root, "models", "intent_classifier")); err != nil || !strings.Contains(link, first) {
 		t.Fatalf("deployed link after rollback: %q %v", link, err)
 	}
+	// The rollback is a history line: status rolled_back, manual, with the
+	// versions before and after.
+	checkRollbackLine(t, root, second, first)
 	cronjob(t, env, "rollback", "--root", root, "--to", second).want(t, exitOK, "rollback --to")
+	checkRollbackLine(t, root, first, second)
+	histLines := len(readHistoryLines(t, root))
+	r = cronjob(t, env, "rollback", "--root", root, "--to", second)
+	r.want(t, exitOK, "rollback to the deployed version")
+	if !strings.Contains(r.stdout, "already deployed") || len(readHistoryLines(t, root)) != histLines {
+		t.Fatalf("rollback to the deployed version wrote history or said: %s", r.stdout)
+	}
+	r = cronjob(t, env, "status", "--root", root)
+	r.want(t, exitOK, "status after rollback")
+	if !strings.Contains(r.stdout, "rolled_back: manual rollback to "+second) {
+		t.Errorf("status lacks the rollback:\n%s", r.stdout)
+	}
+	r = cronjob(t, env, "status", "--json", "--root", root)
+	r.want(t, exitOK, "status --json after rollback")
+	st = retrain.Status{}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.LastRun == nil || !st.LastRun.Manual ||
+		st.LastRollback == nil || st.LastAttempt == nil || st.LastAttempt.Manual || st.LastSuccess == nil || string(st.LastSuccess.NewVersion) != second {
+		t.Fatalf("status after rollback: %v\n%s", err, r.stdout)
+	}
 	cronjob(t, env, "rollback", "--root", root, "--to", "../../etc").want(t, exitUsage, "rollback to a bad name")
 	cronjob(t, env, "rollback", "--root", root, "--to", "model_backup_20000101_000000_zz").want(t, exitFailed, "rollback to a missing version")
 
@@ -159,9 +181,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("verify: %s", r.stdout)
 	}
 
+	// Manual rollbacks are the newest history lines: monitor stays OK.
 	r = cronjob(t, env, "monitor", "--root", root)
-	r.want(t, monOK, "monitor")
-	if !strings.HasPrefix(r.stdout, "RETRAIN OK - last run ") || !strings.Contains(r.stdout, "| age=") {
+	r.want(t, monOK, "monitor after manual rollbacks")
+	if !strings.HasPrefix(r.stdout, "RETRAIN OK - last run ") || !strings.Contains(r.stdout, "| age=") || !strings.Contains(r.stdout, "failures=0") {
 		t.Fatalf("monitor: %s", r.stdout)
 	}
 
@@ -190,7 +213,11 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stdout, first+" CORRUPT") {
 		t.Fatalf("verify: %s", r.stdout)
 	}
+	histLines = len(readHistoryLines(t, root))
 	cronjob(t, env, "rollback", "--root", root, "--to", first).want(t, exitFailed, "rollback to a corrupt version")
+	if n := len(readHistoryLines(t, root)); n != histLines {
+		t.Fatalf("a refused rollback wrote %d history line(s)", n-histLines)
+	}
 	r = cronjob(t, env, "rollback", "--root", root)
 	r.want(t, exitFailed, "rollback with only a corrupt previous version")
 	if !strings.Contains(r.stderr, "no previous version") || !strings.Contains(r.stderr, "checksum") {
@@ -218,6 +245,37 @@ func TestEndToEnd(t *testing.T) {
 	r.want(t, exitOK, "rollback past a corrupt version")
 	if !strings.Contains(r.stdout, "deployed "+first+" ") {
 		t.Fatalf("rollback: %s", r.stdout)
+	}
+	checkRollbackLine(t, root, "", first)
+}
+
+// readHistoryLines returns the root's history records, oldest first.
+func readHistoryLines(t *testing.T, root string) []retrain.Record {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "data", "logs", historyName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []retrain.Record
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec retrain.Record
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("history line %q: %v", l, err)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// checkRollbackLine checks that the newest history line records a manual
+// rollback from old (any when "") to new.
+func checkRollbackLine(t *testing.T, root, old, new string) {
+	t.Helper()
+	h := readHistoryLines(t, root)
+	rec := h[len(h)-1]
+	if rec.Status != "rolled_back" || !rec.Manual || string(rec.NewVersion) != new || (old != "" && string(rec.OldVersion) != old) ||
+		!strings.HasPrefix(rec.Reason, "manual rollback to ") || !strings.HasPrefix(rec.RetrainID, "retrain_") {
+		t.Fatalf("last history line after rollback %s -> %s: %+v", old, new, rec)
 	}
 }
 

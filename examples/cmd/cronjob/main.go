@@ -29,7 +29,12 @@
 // command exits 2 on a usage error (bad flag, invalid schedule). monitor
 // follows the monitoring-plugin convention: 0 OK, 1 WARNING (late or not
 // scheduled), 2 CRITICAL (failing). cron-status exits 1 when no entry is
-// installed for the root.
+// installed for the root. rollback exits 0 when it deployed the version (or
+// it was already deployed), 4 while a run holds the root's lock, and 1 when
+// it failed or refused a corrupt or missing version; it goes through
+// retrain.Retrainer.Rollback, so every rollback is a line in the run history
+// (status rolled_back, manual: true) and a model.rolled_back webhook, and
+// the next run does not count it as a failed retraining attempt.
 //
 // run writes the heartbeat ROOT/data/logs/cron_status.json atomically when it
 // starts and when it ends (times, exit code, outcome, result, next scheduled

@@ -38,6 +38,9 @@ type historyLine struct {
 	Timestamp string `json:"timestamp"`
 	Status    string `json:"status"`
 	Error     string `json:"error,omitempty"`
+	// Manual marks a manual rollback (retrain.Record.Manual): a person's
+	// action, neither a failure nor the end of a run of failures.
+	Manual bool `json:"manual,omitempty"`
 }
 
 // time parses the line's timestamp (RFC 3339, or the seed's zoneless form
@@ -143,7 +146,8 @@ func (v verdict) String() string {
 //     yet; the next scheduled run after the last heartbeat's start is more
 //     than Grace in the past (late).
 //   - OK otherwise. A rejected candidate or a run that found the lock busy is
-//     a normal outcome, not a failure.
+//     a normal outcome, not a failure; a manual rollback (a history line
+//     with manual: true) is skipped when counting consecutive failures.
 func evaluate(in monitorInput) verdict {
 	code := monOK
 	var msgs []string
@@ -156,7 +160,14 @@ func evaluate(in monitorInput) verdict {
 		msgs = append(msgs, msg)
 	}
 	fails := 0
-	for i := len(in.History) - 1; i >= 0 && in.History[i].Status == "failed"; i-- {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		h := in.History[i]
+		if h.Manual {
+			continue // a manual rollback neither fails nor ends a run of failures
+		}
+		if h.Status != "failed" {
+			break
+		}
 		fails++
 	}
 	var perf []string

@@ -304,6 +304,9 @@ func printStatus(w io.Writer, root string, st retrain.Status) {
 	if st.LastRun != nil {
 		row("last run", recLine(st.LastRun))
 	}
+	if st.LastRollback != nil && (st.LastRun == nil || st.LastRollback.RetrainID != st.LastRun.RetrainID) {
+		row("rollback", recLine(st.LastRollback))
+	}
 	if st.LastAttempt != nil && st.LastAttempt != st.LastRun && (st.LastRun == nil || st.LastAttempt.RetrainID != st.LastRun.RetrainID) {
 		row("last attempt", recLine(st.LastAttempt))
 	}
