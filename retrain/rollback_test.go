@@ -15,6 +15,9 @@ import (
 	"moodfood/trigger"
 )
 
+// backup.FileStore restores through Rollback's optional interface.
+var _ retrain.Restorer = (*backup.FileStore)(nil)
+
 // twoDeploys runs twice (a forced second run) and returns the two versions;
 // the second is deployed.
 func twoDeploys(t *testing.T, e *env) (first, second backup.Version) {
