@@ -62,6 +62,13 @@ type Classifier struct {
 	b      []float64 // per-label bias
 	info   Info
 	pool   sync.Pool
+
+	// sum is the SHA-256 of the encoded payload (see format.go), a
+	// deterministic function of vec.idf, w and b, which never change once
+	// the classifier is built. Decode sets it from the verified file;
+	// otherwise the first Encode computes it, once.
+	sumOnce sync.Once
+	sum     [32]byte
 }
 
 // compile-time check

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // The model file format, version 1:
@@ -24,10 +24,11 @@ import (
 //	                (feature-major), bias[K] float64; V = vocabulary size,
 //	                K = number of labels
 //
-// Decode checks every size before trusting it, reads the payload
-// incrementally (memory grows with the bytes actually present, never with a
-// declared size), verifies the SHA-256 before decoding the weights and
-// rejects non-finite values.
+// Decode checks every size before trusting it, reads the payload in exactly
+// sized chunks of at most 8 MiB (memory grows with the bytes actually
+// present, never with a declared size), verifies the SHA-256 before decoding
+// the weights and rejects non-finite values. Encode computes the payload's
+// SHA-256 once per classifier (a decoded one has it already).
 const (
 	formatVersion = 1
 	magic         = "MOODMDL\x00"
@@ -71,48 +72,87 @@ func payloadSize(v, k int) (int64, bool) {
 	return int64(n), true
 }
 
-// writePayload streams the payload to w.
-func (c *Classifier) writePayload(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var b [8]byte
-	put := func(xs []float64) error {
-		for _, x := range xs {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
-			if _, err := bw.Write(b[:]); err != nil {
+// encodeChunk is the size of the buffer the payload is converted in.
+const encodeChunk = 64 << 10
+
+// writePayload streams the payload to w, converting it into buf
+// (len(buf) == encodeChunk, a multiple of 8) and writing each full buffer.
+func (c *Classifier) writePayload(w io.Writer, buf []byte) error {
+	n := 0 // bytes pending in buf
+	flushIfFull := func() error {
+		if len(buf)-n >= 8 {
+			return nil
+		}
+		_, err := w.Write(buf[:n])
+		n = 0
+		return err
+	}
+	f64 := func(xs []float64) error {
+		for len(xs) > 0 {
+			k := min(len(xs), (len(buf)-n)/8)
+			p := buf[n : n+8*k]
+			for i, x := range xs[:k] {
+				binary.LittleEndian.PutUint64(p[8*i:], math.Float64bits(x))
+			}
+			n, xs = n+8*k, xs[k:]
+			if err := flushIfFull(); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := put(c.vec.idf); err != nil {
+	if err := f64(c.vec.idf); err != nil {
 		return err
 	}
-	for _, x := range c.w {
-		binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
-		if _, err := bw.Write(b[:4]); err != nil {
+	for xs := c.w; len(xs) > 0; {
+		k := min(len(xs), (len(buf)-n)/4)
+		p := buf[n : n+4*k]
+		for i, x := range xs[:k] {
+			binary.LittleEndian.PutUint32(p[4*i:], math.Float32bits(x))
+		}
+		n, xs = n+4*k, xs[k:]
+		if err := flushIfFull(); err != nil {
 			return err
 		}
 	}
-	if err := put(c.b); err != nil {
+	if err := f64(c.b); err != nil {
 		return err
 	}
-	return bw.Flush()
+	if n > 0 {
+		_, err := w.Write(buf[:n])
+		return err
+	}
+	return nil
+}
+
+// payloadSum returns the SHA-256 of the payload, computing it on first use
+// (the payload never changes, so it is hashed at most once per classifier;
+// a decoded classifier already has it).
+func (c *Classifier) payloadSum(buf []byte) [32]byte {
+	c.sumOnce.Do(func() {
+		h := sha256.New()
+		c.writePayload(h, buf) // a hash.Hash never fails to write
+		h.Sum(c.sum[:0])
+	})
+	return c.sum
 }
 
 // Encode writes the classifier in the model file format. The output is a
-// deterministic function of the classifier.
+// deterministic function of the classifier. The header carries the payload's
+// SHA-256, which is computed by the first Encode of a trained classifier
+// (one extra pass over the payload, into the hash only) and remembered;
+// later calls, and every call on a decoded classifier, convert and write the
+// payload once. Encode is safe for concurrent use.
 func (c *Classifier) Encode(w io.Writer) error {
-	h := sha256.New()
-	if err := c.writePayload(h); err != nil {
-		return err
-	}
+	buf := make([]byte, encodeChunk)
+	sum := c.payloadSum(buf)
 	size, _ := payloadSize(len(c.vec.terms), len(c.labels))
 	hd := header{
 		Info:          c.Info(),
 		Vocabulary:    c.vec.terms,
 		Layout:        layout,
 		PayloadBytes:  size,
-		PayloadSHA256: hex.EncodeToString(h.Sum(nil)),
+		PayloadSHA256: hex.EncodeToString(sum[:]),
 	}
 	js, err := json.Marshal(hd)
 	if err != nil {
@@ -131,7 +171,7 @@ func (c *Classifier) Encode(w io.Writer) error {
 	if _, err := w.Write(js); err != nil {
 		return err
 	}
-	return c.writePayload(w)
+	return c.writePayload(w, buf)
 }
 
 // Decode reads a classifier written by Encode. Foreign data or an unknown
@@ -187,47 +227,17 @@ func Decode(r io.Reader) (*Classifier, error) {
 	if err != nil || len(want) != sha256.Size {
 		return nil, fmt.Errorf("%w: bad payload checksum field", ErrCorrupt)
 	}
-	payload, err := io.ReadAll(io.LimitReader(r, size))
+	chunks, err := readPayload(r, size, want)
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(payload)) != size {
-		return nil, fmt.Errorf("%w: truncated payload (%d of %d bytes)", ErrCorrupt, len(payload), size)
-	}
-	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], want) {
-		return nil, fmt.Errorf("%w: payload checksum mismatch", ErrCorrupt)
-	}
-	nonFinite := fmt.Errorf("%w: non-finite number in payload", ErrCorrupt)
-	f64 := func(n int) ([]float64, bool) {
-		out := make([]float64, n)
-		for i := range out {
-			x := math.Float64frombits(binary.LittleEndian.Uint64(payload))
-			payload = payload[8:]
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, false
-			}
-			out[i] = x
-		}
-		return out, true
-	}
-	idf, ok := f64(V)
-	if !ok {
-		return nil, nonFinite
-	}
+	pr := payloadReader{chunks: chunks}
+	idf := make([]float64, V)
 	w := make([]float32, V*K)
-	for i := range w {
-		x := math.Float32frombits(binary.LittleEndian.Uint32(payload))
-		payload = payload[4:]
-		if x != x || math.IsInf(float64(x), 0) {
-			return nil, nonFinite
-		}
-		w[i] = x
+	bias := make([]float64, K)
+	if !pr.f64s(idf) || !pr.f32s(w) || !pr.f64s(bias) {
+		return nil, fmt.Errorf("%w: non-finite number in payload", ErrCorrupt)
 	}
-	bias, ok := f64(K)
-	if !ok {
-		return nil, nonFinite
-	}
-	payload = nil
 	c := &Classifier{
 		labels: hd.Info.Labels,
 		multi:  hd.Info.MultiLabel,
@@ -238,7 +248,118 @@ func Decode(r io.Reader) (*Classifier, error) {
 		b: bias,
 	}
 	c.info.Labels = nil
+	c.sumOnce.Do(func() { copy(c.sum[:], want) })
 	return c, nil
+}
+
+// readChunk is the most Decode reads ahead of the bytes actually present: the
+// payload is read into exactly sized chunks of at most readChunk bytes (a
+// multiple of 8), so a header that declares a huge payload on a short file
+// costs at most readChunk of memory beyond the file's size, and a true one
+// is read without a growing buffer's zeroing and copying.
+const readChunk = 8 << 20
+
+// readPayload reads size bytes from r in chunks while hashing them, and
+// checks their SHA-256 against want.
+func readPayload(r io.Reader, size int64, want []byte) ([][]byte, error) {
+	h := sha256.New()
+	chunks := make([][]byte, 0, (size+readChunk-1)/readChunk)
+	var got int64
+	for got < size {
+		b := make([]byte, min(size-got, readChunk))
+		n, err := io.ReadFull(r, b)
+		got += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("%w: truncated payload (%d of %d bytes)", ErrCorrupt, got, size)
+		}
+		if err != nil {
+			return nil, err
+		}
+		h.Write(b)
+		chunks = append(chunks, b)
+	}
+	if sum := h.Sum(nil); !bytes.Equal(sum, want) {
+		return nil, fmt.Errorf("%w: payload checksum mismatch", ErrCorrupt)
+	}
+	return chunks, nil
+}
+
+// payloadReader decodes little-endian numbers from the payload's chunks,
+// dropping each chunk once it is used. A number may straddle two chunks
+// (the bias follows 4-byte weights, so it may start off an 8-byte
+// boundary).
+type payloadReader struct {
+	chunks [][]byte
+	cur    []byte
+}
+
+// next returns the unread bytes of the current chunk if there are at least n
+// of them; otherwise it gathers n bytes across chunks and returns just
+// those. It returns fewer than n bytes only at the end of the payload.
+func (p *payloadReader) next(n int) []byte {
+	pop := func() bool {
+		if len(p.chunks) == 0 {
+			return false
+		}
+		p.cur, p.chunks[0], p.chunks = p.chunks[0], nil, p.chunks[1:]
+		return true
+	}
+	for len(p.cur) == 0 && pop() {
+	}
+	if len(p.cur) >= n || len(p.chunks) == 0 {
+		return p.cur
+	}
+	b := make([]byte, 0, n)
+	for len(b) < n && (len(p.cur) > 0 || pop()) {
+		k := min(n-len(b), len(p.cur))
+		b, p.cur = append(b, p.cur[:k]...), p.cur[k:]
+	}
+	if len(p.cur) > 0 {
+		p.chunks = slices.Insert(p.chunks, 0, p.cur)
+	}
+	p.cur = b
+	return b
+}
+
+// f64s fills out and reports whether every number is finite. The payload
+// size was checked against the dimensions, so the bytes are there.
+func (p *payloadReader) f64s(out []float64) bool {
+	for len(out) > 0 {
+		b := p.next(8)
+		k := min(len(out), len(b)/8)
+		if k == 0 { // short payload; its size was checked, so unreachable
+			return false
+		}
+		for i := range out[:k] {
+			u := binary.LittleEndian.Uint64(b[8*i:])
+			if u&0x7ff0000000000000 == 0x7ff0000000000000 { // Inf or NaN
+				return false
+			}
+			out[i] = math.Float64frombits(u)
+		}
+		out, p.cur = out[k:], b[8*k:]
+	}
+	return true
+}
+
+// f32s is f64s for float32.
+func (p *payloadReader) f32s(out []float32) bool {
+	for len(out) > 0 {
+		b := p.next(4)
+		k := min(len(out), len(b)/4)
+		if k == 0 {
+			return false
+		}
+		for i := range out[:k] {
+			u := binary.LittleEndian.Uint32(b[4*i:])
+			if u&0x7f800000 == 0x7f800000 { // Inf or NaN
+				return false
+			}
+			out[i] = math.Float32frombits(u)
+		}
+		out, p.cur = out[k:], b[4*k:]
+	}
+	return true
 }
 
 // checkHeader validates the header fields that the classifier relies on.
