@@ -22,8 +22,9 @@ import (
 // Options tunes Open. A nil *Options and every zero field mean the default in
 // the field's comment; the fields shared with Config mean the same there.
 type Options struct {
-	// Trigger decides when to retrain (nil = trigger.Default(): 30 days since
-	// the last retrain or 50 new samples).
+	// Trigger decides when to retrain (nil = DefaultTrigger(): the seed's
+	// 30 days since the last retrain or 50 new samples, held back after a
+	// rejected or failed candidate until 7 days or 50 more samples).
 	Trigger Trigger
 	// Trainer tunes the TF-IDF + logistic regression trainer (nil =
 	// model defaults). It is recorded in each version's manifest.
@@ -106,7 +107,7 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 	}
 	trig := o.Trigger
 	if trig == nil {
-		trig = trigger.Default()
+		trig = DefaultTrigger()
 	}
 	r, err := New(Config{
 		Trigger:         trig,
@@ -189,4 +190,15 @@ func (l *lazyFile) Close() error {
 	err := l.f.Close()
 	l.f, l.err = nil, errors.New("retrain: log closed")
 	return err
+}
+
+// DefaultTrigger is the policy Open uses when Options.Trigger is nil: the
+// seed's trigger.Default() (a forced run, 50 new samples, or 30 days since the
+// last successful retrain) inside a trigger.Cooldown. After a candidate was
+// rejected by the gate, failed or was rolled back, the data watermark does not
+// move, so the seed's rule alone would retrain the same data on every cron
+// run; the cooldown waits for 7 days or 50 more new samples first. A forced
+// run is never held back.
+func DefaultTrigger() Trigger {
+	return trigger.Cooldown(trigger.Default(), 7*24*time.Hour, 50)
 }

@@ -671,7 +671,34 @@ func orDash(s string) string {
 	return s
 }
 
+// reasonText is a decision in one line, for the history's reason and the log:
+// when it says no, the decisive policy's words with what it needs; when it
+// says yes, the policies that fired; every reason otherwise.
 func reasonText(d trigger.Decision) string {
+	if !d.Retrain {
+		// The shallowest policy that says what it needs is the one that
+		// decides ("Cooling down - ...; need 50 more samples or 7 more days",
+		// "Not yet - need 12 more samples or 9 more days").
+		for depth := 0; depth <= maxDepth(d); depth++ {
+			for _, r := range d.Reasons {
+				if r.Depth == depth && !r.Fired && strings.Contains(r.Text, "need ") {
+					return r.Text
+				}
+			}
+		}
+	} else {
+		// The leaves that fired, without the summary lines of Any/All/Cooldown.
+		var parts []string
+		for i, r := range d.Reasons {
+			leaf := i+1 == len(d.Reasons) || d.Reasons[i+1].Depth <= r.Depth
+			if r.Fired && leaf && r.Text != "" {
+				parts = append(parts, r.Text)
+			}
+		}
+		if len(parts) > 0 {
+			return strings.Join(parts, "; ")
+		}
+	}
 	var parts []string
 	for _, r := range d.Reasons {
 		if r.Text != "" {
@@ -682,6 +709,15 @@ func reasonText(d trigger.Decision) string {
 		return "no reason given"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// maxDepth is the deepest nesting level among d's reasons.
+func maxDepth(d trigger.Decision) int {
+	m := 0
+	for _, r := range d.Reasons {
+		m = max(m, r.Depth)
+	}
+	return m
 }
 
 // fail ends the run as failed at stage.
