@@ -43,7 +43,7 @@ var fileNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 // *FileStoreOptions and every zero field mean the default.
 type FileStoreOptions struct {
 	// Logger receives progress and what the store skips (an unreadable
-	// manifest in List, a deployed version that fails its checksum).
+	// manifest in List, a replaced version that fails its size check).
 	// nil discards.
 	Logger *slog.Logger
 	// Now is the clock used for version names and Created. nil = time.Now.
@@ -247,7 +247,7 @@ func (s *FileStore) writeVersion(ctx context.Context, m Manifest, files func(add
 			s.fs.RemoveAll(tmp)
 		}
 	}()
-	m.Version, m.Created, m.Files = name, now.UTC(), nil
+	m.Version, m.Created, m.Files = name, now.UTC().Truncate(time.Microsecond), nil
 	add := func(fname string, r io.Reader) error {
 		sum, err := s.writeOne(ctx, path.Join(tmp, fname), r)
 		if err != nil {
@@ -361,10 +361,12 @@ func (s *FileStore) readDirNames(name string) ([]string, error) {
 	return d.Readdirnames(-1)
 }
 
-// Open returns version v's manifest and its model body. The checksums of
-// all the version's files are verified first, and the body is verified
-// again as it is read (a mismatch at EOF returns ErrCorrupt). Errors wrap
-// ErrInvalidName, ErrNotFound or ErrCorrupt.
+// Open returns version v's manifest and its model body. The manifest is
+// read and the size of every file it lists is checked; the body's SHA-256
+// is verified while it is read, in one pass: at EOF the reader returns an
+// error wrapping ErrCorrupt if the bytes read do not match the manifest.
+// A caller that stops reading early has not had the body verified (Verify
+// does it up front). Errors wrap ErrInvalidName, ErrNotFound or ErrCorrupt.
 func (s *FileStore) Open(ctx context.Context, v Version) (Manifest, io.ReadCloser, error) {
 	if err := v.Validate(); err != nil {
 		return Manifest{}, nil, err
@@ -373,8 +375,14 @@ func (s *FileStore) Open(ctx context.Context, v Version) (Manifest, io.ReadClose
 		return Manifest{}, nil, err
 	}
 	defer s.leave()
-	m, err := s.readVerified(ctx, v)
+	if err := ctx.Err(); err != nil {
+		return Manifest{}, nil, fmt.Errorf("backup: open %s: %w", v, err)
+	}
+	m, err := s.readManifest(v)
 	if err != nil {
+		return Manifest{}, nil, err
+	}
+	if err := s.checkFiles(ctx, m, false); err != nil {
 		return Manifest{}, nil, err
 	}
 	body, _ := m.file(bodyName)
@@ -429,17 +437,18 @@ func (s *FileStore) readVerified(ctx context.Context, v Version) (Manifest, erro
 	if err != nil {
 		return Manifest{}, err
 	}
-	if _, ok := m.file(bodyName); !ok {
-		return Manifest{}, fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, v, bodyName)
-	}
-	if err := s.checkSums(ctx, m); err != nil {
+	if err := s.checkFiles(ctx, m, true); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil
 }
 
-// checkSums verifies the size and SHA-256 of every file of m.
-func (s *FileStore) checkSums(ctx context.Context, m Manifest) error {
+// checkFiles checks that m lists a model body and that every file it lists
+// is a regular file of the recorded size, and with hash its SHA-256 too.
+func (s *FileStore) checkFiles(ctx context.Context, m Manifest, hash bool) error {
+	if _, ok := m.file(bodyName); !ok {
+		return fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, m.Version, bodyName)
+	}
 	for _, f := range m.Files {
 		name := path.Join(backupsDir, string(m.Version), f.Name)
 		fi, err := s.root.Lstat(name)
@@ -454,6 +463,9 @@ func (s *FileStore) checkSums(ctx context.Context, m Manifest) error {
 		}
 		if fi.Size() != f.Size {
 			return fmt.Errorf("%w: %s: %s has %d bytes, manifest says %d", ErrCorrupt, m.Version, f.Name, fi.Size(), f.Size)
+		}
+		if !hash {
+			continue
 		}
 		r, err := s.root.Open(name)
 		if err != nil {
@@ -537,7 +549,7 @@ func (s *FileStore) list(ctx context.Context) ([]Manifest, error) {
 		}
 		m, err := s.readManifest(v)
 		if err == nil {
-			err = s.checkSizes(m)
+			err = s.checkFiles(ctx, m, false)
 		}
 		if err != nil {
 			s.log.Warn("backup: list: skipping unreadable version", "version", v, "err", err)
@@ -547,22 +559,6 @@ func (s *FileStore) list(ctx context.Context) ([]Manifest, error) {
 	}
 	sortNewestFirst(out)
 	return out, nil
-}
-
-func (s *FileStore) checkSizes(m Manifest) error {
-	if _, ok := m.file(bodyName); !ok {
-		return fmt.Errorf("%w: %s: manifest lists no %s", ErrCorrupt, m.Version, bodyName)
-	}
-	for _, f := range m.Files {
-		fi, err := s.root.Lstat(path.Join(backupsDir, string(m.Version), f.Name))
-		if err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() || fi.Size() != f.Size {
-			return fmt.Errorf("%w: %s: %s incomplete", ErrCorrupt, m.Version, f.Name)
-		}
-	}
-	return nil
 }
 
 // Current returns the deployed version. It returns an error wrapping
@@ -685,15 +681,22 @@ func (s *FileStore) Deploy(ctx context.Context, v Version) error {
 		return fmt.Errorf("backup: deploy %s: %w", v, err)
 	}
 	defer unlock()
-	if err := s.deployLocked(ctx, v, "deploy"); err != nil {
+	if err := s.deployLocked(ctx, v, "deploy", false); err != nil {
 		return fmt.Errorf("backup: deploy %s: %w", v, err)
 	}
 	return nil
 }
 
-func (s *FileStore) deployLocked(ctx context.Context, v Version, op string) error {
-	if _, err := s.readVerified(ctx, v); err != nil {
-		return err
+// deployLocked deploys v. Unless the caller has just verified v (Restore
+// runs Verify first), v's checksums are verified here. The version being
+// replaced is not hashed again: versions are immutable and it was verified
+// when it was deployed; a cheap check (manifest, file sizes) warns if it can
+// no longer serve as a rollback target.
+func (s *FileStore) deployLocked(ctx context.Context, v Version, op string, verified bool) error {
+	if !verified {
+		if _, err := s.readVerified(ctx, v); err != nil {
+			return err
+		}
 	}
 	s.hit(op + ":verified")
 	cur, err := s.prepareSwitch(ctx)
@@ -704,8 +707,12 @@ func (s *FileStore) deployLocked(ctx context.Context, v Version, op string) erro
 		return nil
 	}
 	if cur != "" {
-		if _, err := s.readVerified(ctx, cur); err != nil && ctx.Err() == nil {
-			s.log.Warn("backup: the version being replaced fails verification; it cannot serve as a rollback target",
+		m, err := s.readManifest(cur)
+		if err == nil {
+			err = s.checkFiles(ctx, m, false)
+		}
+		if err != nil {
+			s.log.Warn("backup: the version being replaced fails its manifest or size check; it cannot serve as a rollback target",
 				"version", cur, "err", err)
 		}
 	}
@@ -815,7 +822,7 @@ func (s *FileStore) Restore(ctx context.Context, v Version) error {
 		return fmt.Errorf("backup: restore %s refused: %w", v, err)
 	}
 	s.hit("restore:checked")
-	if err := s.deployLocked(ctx, v, "restore"); err != nil {
+	if err := s.deployLocked(ctx, v, "restore", true); err != nil {
 		return fmt.Errorf("backup: restore %s: %w", v, err)
 	}
 	return nil
@@ -828,7 +835,7 @@ type lockedStore struct{ s *FileStore }
 func (l lockedStore) List(ctx context.Context) ([]Manifest, error) { return l.s.list(ctx) }
 func (l lockedStore) Current(context.Context) (Version, error)     { return l.s.current() }
 func (l lockedStore) Deploy(ctx context.Context, v Version) error {
-	return l.s.deployLocked(ctx, v, "deploy")
+	return l.s.deployLocked(ctx, v, "deploy", false)
 }
 
 // Prune removes the versions Select drops under p and returns them. It

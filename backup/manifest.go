@@ -32,6 +32,42 @@ type Manifest struct {
 	RunID string `json:"run_id,omitempty"`
 }
 
+// timeLayout is how manifest.json records Created: UTC RFC 3339 with
+// microseconds (DESIGN.md §3), the query log's layout. Put truncates Created
+// to the microsecond so that the manifest it returns is the one stored.
+// Reading accepts any RFC 3339 time, so manifests written with another
+// precision still load.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// manifestJSON is Manifest as manifest.json holds it: the same fields in
+// the same order, Created as a string in timeLayout (a test checks that
+// the two stay in step).
+type manifestJSON struct {
+	Version            Version            `json:"version"`
+	Created            string             `json:"created"`
+	Files              []FileSum          `json:"files"`
+	Metrics            map[string]float64 `json:"metrics,omitempty"`
+	DatasetFingerprint string             `json:"dataset_fingerprint,omitempty"`
+	Replaces           Version            `json:"replaces,omitempty"`
+	TrainerConfig      json.RawMessage    `json:"trainer_config,omitempty"`
+	RunID              string             `json:"run_id,omitempty"`
+}
+
+// MarshalJSON writes Created in timeLayout, in UTC. (Unmarshaling needs no
+// counterpart: time.Time reads any RFC 3339 time.)
+func (m Manifest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(manifestJSON{
+		Version:            m.Version,
+		Created:            m.Created.UTC().Format(timeLayout),
+		Files:              m.Files,
+		Metrics:            m.Metrics,
+		DatasetFingerprint: m.DatasetFingerprint,
+		Replaces:           m.Replaces,
+		TrainerConfig:      m.TrainerConfig,
+		RunID:              m.RunID,
+	})
+}
+
 // Size is the total size in bytes of the version's files as recorded in the
 // manifest (manifest.json itself not included).
 func (m Manifest) Size() int64 {

@@ -61,7 +61,7 @@ func (s *MemStore) Put(ctx context.Context, m Manifest, body io.Reader) (Manifes
 	if m.Replaces == "" {
 		m.Replaces = s.current
 	}
-	m.Version, m.Created = versionName(now, seq), now.UTC()
+	m.Version, m.Created = versionName(now, seq), now.UTC().Truncate(time.Microsecond)
 	m.Files = []FileSum{{Name: bodyName, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}}
 	s.versions[m.Version] = memVersion{m: cloneManifest(m), body: data}
 	return cloneManifest(m), nil
