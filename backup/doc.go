@@ -57,6 +57,12 @@
 // until the next OpenFileStore moves the directory back. That is the one
 // window in which a reader can find no model.
 //
+// Open reads the manifest, checks the file sizes and hashes the body once,
+// as it is read: the reader returns ErrCorrupt at EOF on a mismatch, so a
+// caller that must know the body is intact reads it to the end (Verify
+// hashes it up front instead). Deploy hashes only the version it deploys;
+// the one it replaces was verified when it was deployed.
+//
 // Restore runs Verify (checksums, then FileStoreOptions.Check, a real load)
 // before deploying, so a backup with one flipped byte is refused with
 // ErrCorrupt and the deployed model keeps serving. Prune renames each
