@@ -2,10 +2,7 @@ package dataset_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,34 +10,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"moodfood/dataset"
+	"moodfood/internal/treehash"
 )
 
-// treeHash lists every file and directory under root with its size, mode,
-// modification time and (files) SHA-256, one line each, in walk order.
+// treeHash is treehash.Of, failing the test on error.
 func treeHash(t testing.TB, root string) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		sum := "-"
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			h := sha256.Sum256(b)
-			sum = hex.EncodeToString(h[:])
-		}
-		rel, _ := filepath.Rel(root, path)
-		out = append(out, fmt.Sprintf("%s %d %v %d %s", rel, fi.Size(), fi.Mode(), fi.ModTime().UnixNano(), sum))
-		return nil
-	})
+	out, err := treehash.Of(root)
 	if err != nil {
 		t.Fatal(err)
 	}
