@@ -7,7 +7,9 @@ import "time"
 //
 // Two versions are always kept whatever the policy says (they are "pinned"):
 // the deployed one and the rollback target, the newest version older than
-// the deployed one. With nothing deployed, the newest version is pinned.
+// the deployed one (see RollbackTarget); FileStore.Prune and MemStore.Prune
+// pin the newest older one that passes verification, the one Restore("")
+// would deploy. With nothing deployed, the newest version is pinned.
 type Policy struct {
 	// KeepLast keeps the newest KeepLast versions (0 = no count rule).
 	KeepLast int
@@ -25,34 +27,27 @@ func (p Policy) zero() bool { return p.KeepLast <= 0 && p.KeepWithin <= 0 && p.M
 // Select applies p to items and returns the versions to keep and to drop,
 // both newest first (by Created, then by version name). current is the
 // deployed version ("" if none). Select is pure: it touches no store, and
-// it never drops current or the rollback target (see Policy).
+// it never drops current or the rollback target, which it takes to be
+// RollbackTarget(items, current). A store that checks its versions passes
+// the target it has verified to SelectPinned instead (FileStore.Prune does).
 func Select(items []Manifest, current Version, now time.Time, p Policy) (keep, drop []Manifest) {
+	return SelectPinned(items, current, RollbackTarget(items, current), now, p)
+}
+
+// SelectPinned is Select with the rollback target given by the caller:
+// rollback ("" if there is none) is pinned with current instead of
+// RollbackTarget(items, current). With current and rollback both "", the
+// newest item is pinned. SelectPinned is pure.
+func SelectPinned(items []Manifest, current, rollback Version, now time.Time, p Policy) (keep, drop []Manifest) {
 	sorted := append([]Manifest(nil), items...)
 	sortNewestFirst(sorted)
 
 	pinned := make(map[Version]bool)
-	curIdx := -1
-	for i, m := range sorted {
-		if current != "" && m.Version == current {
-			curIdx = i
-			break
-		}
-	}
 	switch {
-	case curIdx >= 0:
-		pinned[current] = true
-		if curIdx+1 < len(sorted) {
-			pinned[sorted[curIdx+1].Version] = true // rollback target
-		}
-	case current != "":
-		// The deployed version is not among items (unreadable manifest, or
-		// a caller passing a subset): pin by name and keep the newest older
-		// name as the rollback target.
-		pinned[current] = true
-		for _, m := range sorted {
-			if m.Version < current {
-				pinned[m.Version] = true
-				break
+	case current != "" || rollback != "":
+		for _, v := range []Version{current, rollback} {
+			if v != "" {
+				pinned[v] = true
 			}
 		}
 	case len(sorted) > 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Store is the part of a model store that the helpers in this package need.
@@ -69,7 +70,7 @@ func Rollback(ctx context.Context, s Store) (Version, error) {
 }
 
 // olderThanCurrent lists the versions older than the deployed one, newest
-// first; never empty when err is nil.
+// first (see olderThan); never empty when err is nil.
 func olderThanCurrent(ctx context.Context, s Store) ([]Version, error) {
 	cur, err := s.Current(ctx)
 	if err != nil {
@@ -79,29 +80,61 @@ func olderThanCurrent(ctx context.Context, s Store) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	sortNewestFirst(ms)
+	out := olderThan(ms, cur)
+	if len(out) == 0 {
+		return nil, ErrNoPrevious
+	}
+	return out, nil
+}
+
+// RollbackTarget returns the newest of items older than current, or "" if
+// there is none (or current is ""). It is the version Previous and Rollback
+// pick for a store that lists items; see olderThan for how a current that
+// is not among items is placed. RollbackTarget is pure.
+func RollbackTarget(items []Manifest, current Version) Version {
+	if current == "" {
+		return ""
+	}
+	if older := olderThan(items, current); len(older) > 0 {
+		return older[0]
+	}
+	return ""
+}
+
+// olderThan returns the versions of items older than cur, newest first,
+// ordering by Created and then by name (see newer). When cur is not among
+// items (its manifest is unreadable, or a caller passes a subset), its
+// Created is unknown; it is placed by the UTC second its name records
+// (model_backup_YYYYMMDD_HHMMSS_..., the second it was put in) and then by
+// name, so an item created in an earlier second is older whatever its
+// suffix. A name that records no time is compared by name alone.
+func olderThan(items []Manifest, cur Version) []Version {
+	sorted := append([]Manifest(nil), items...)
+	sortNewestFirst(sorted)
 	var curM *Manifest
-	for i := range ms {
-		if ms[i].Version == cur {
-			curM = &ms[i]
+	for i := range sorted {
+		if sorted[i].Version == cur {
+			curM = &sorted[i]
 			break
 		}
 	}
+	curSec, stamped := versionTime(cur)
 	var out []Version
-	for _, m := range ms {
-		if m.Version == cur {
+	for _, m := range sorted {
+		var older bool
+		switch {
+		case m.Version == cur:
 			continue
-		}
-		older := m.Version < cur // current unlisted: fall back to names
-		if curM != nil {
+		case curM != nil:
 			older = newer(*curM, m)
+		case stamped && !m.Created.Truncate(time.Second).Equal(curSec):
+			older = m.Created.Before(curSec)
+		default:
+			older = m.Version < cur
 		}
 		if older {
 			out = append(out, m.Version)
 		}
 	}
-	if len(out) == 0 {
-		return nil, ErrNoPrevious
-	}
-	return out, nil
+	return out
 }

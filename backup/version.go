@@ -49,6 +49,20 @@ func versionSeq(v, stamp string) int {
 	return n
 }
 
+// versionTime returns the UTC second recorded in v's name
+// (model_backup_YYYYMMDD_HHMMSS_...), and false if v records none.
+func versionTime(v Version) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(string(v), versionPrefix)
+	if !ok || len(rest) < len(stampLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(stampLayout, rest[:len(stampLayout)])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
