@@ -68,7 +68,10 @@
 // ErrCorrupt and the deployed model keeps serving. Prune renames each
 // victim to a temp name before removing it, so a crash never leaves a
 // half-deleted version in sight, and it never removes the deployed version
-// or the rollback target (see Policy and Select).
+// or the rollback target, which it verifies: the newest version older than
+// the deployed one that passes Verify, so retention never removes the last
+// working rollback target (see Policy, SelectPinned and
+// FileStore.RollbackTarget).
 //
 // If an fsync fails, nothing is renamed into place and the operation returns
 // the error. Opening a store (and every Prune) reaps temp directories and

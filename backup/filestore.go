@@ -838,9 +838,13 @@ func (l lockedStore) Deploy(ctx context.Context, v Version) error {
 	return l.s.deployLocked(ctx, v, "deploy", false)
 }
 
-// Prune removes the versions Select drops under p and returns them. It
-// never removes the deployed version or the rollback target, and never a
-// version List skips (unreadable ones are left for people). Every victim
+// Prune removes the versions SelectPinned drops under p and returns them.
+// It never removes the deployed version or the rollback target, and never a
+// version List skips (unreadable ones are left for people). The rollback
+// target it pins is the one Restore("") would deploy: the newest version
+// older than the deployed one that passes Verify (see RollbackTarget), so
+// retention never removes the last working rollback target. Older versions
+// that fail Verify get no pin; the policy alone decides about them. Every victim
 // is first renamed to backups/<name>.del.tmp and backups/ fsynced, and only
 // then deleted, so a crash or power loss mid-removal never leaves a
 // half-deleted version in sight; the reaper finishes the job. On error,
@@ -867,7 +871,11 @@ func (s *FileStore) Prune(ctx context.Context, p Policy) (removed []Version, err
 	if err != nil && !errors.Is(err, ErrNoCurrent) && !errors.Is(err, ErrOutsideStore) {
 		return nil, fmt.Errorf("backup: prune: %w", err)
 	}
-	_, drop := Select(ms, cur, s.now(), p)
+	rollback, err := s.rollbackTargetLocked(ctx, ms, cur)
+	if err != nil {
+		return nil, fmt.Errorf("backup: prune: %w", err)
+	}
+	_, drop := SelectPinned(ms, cur, rollback, s.now(), p)
 	// Take every victim out of sight first and make that durable before
 	// deleting anything, so that a power loss cannot bring back a version
 	// whose files were partly unlinked. The reaper removes *.del.tmp
@@ -905,6 +913,60 @@ func (s *FileStore) Prune(ctx context.Context, p Policy) (removed []Version, err
 	errs = append(errs, s.fs.SyncDir(backupsDir))
 	s.log.Info("backup: pruned", "removed", removed)
 	return removed, joinPrefixed("backup: prune", errs)
+}
+
+// RollbackTarget returns the version Restore("") would deploy now and
+// Prune pins: the newest version older than the deployed one (see
+// Previous) that passes Verify, checksums and Check hook included. It
+// verifies only the candidates it walks, newest first, until one passes.
+// It returns an error wrapping ErrNoCurrent when nothing is deployed and
+// ErrNoPrevious when no older version passes.
+func (s *FileStore) RollbackTarget(ctx context.Context) (Version, error) {
+	if err := s.enter(); err != nil {
+		return "", err
+	}
+	defer s.leave()
+	cands, err := olderThanCurrent(ctx, lockedStore{s})
+	if err != nil {
+		return "", fmt.Errorf("backup: rollback target: %w", err)
+	}
+	var errs []error
+	for _, c := range cands {
+		err := s.verify(ctx, c)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("backup: rollback target: %w", err)
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("backup: rollback target: %w", errors.Join(append([]error{ErrNoPrevious}, errs...)...))
+}
+
+// rollbackTargetLocked is the rollback target Prune pins, given the listed
+// versions ms and the deployed version cur ("" if none): the newest
+// version older than cur that passes verify. Versions that fail it as
+// corrupt or missing are skipped with a warning; any other error (I/O, ctx)
+// is returned, so that Prune deletes nothing on a guess. When none passes,
+// the unverified target (RollbackTarget of ms) is pinned, as before. The
+// caller holds the lock.
+func (s *FileStore) rollbackTargetLocked(ctx context.Context, ms []Manifest, cur Version) (Version, error) {
+	if cur == "" {
+		return "", nil
+	}
+	cands := olderThan(ms, cur)
+	for _, c := range cands {
+		err := s.verify(ctx, c)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		s.log.Warn("backup: prune: a previous version fails verification; it is not kept as the rollback target", "version", c, "err", err)
+	}
+	return RollbackTarget(ms, cur), nil
 }
 
 // joinPrefixed joins errs (nils ignored) under prefix, or returns nil.

@@ -343,3 +343,137 @@ func TestFileStore_Closed(t *testing.T) {
 		t.Errorf("List after Close = %v", err)
 	}
 }
+
+// TestFileStore_PrunePinsAWorkingRollbackTarget: when the newest version
+// older than the deployed one fails verification, Prune pins the next one
+// that passes (the one Restore("") falls back to), not the broken one.
+func TestFileStore_PrunePinsAWorkingRollbackTarget(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T, opts *backup.FileStoreOptions, bodies ...string) (*backup.FileStore, []backup.Version) {
+		t.Helper()
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		opts.Now = func() time.Time { return now }
+		s := mustOpen(t, filepath.Join(t.TempDir(), "models"), opts)
+		var vs []backup.Version
+		for _, b := range bodies {
+			now = now.Add(time.Hour)
+			vs = append(vs, put(t, s, b).Version)
+		}
+		if err := s.Deploy(ctx, vs[len(vs)-1]); err != nil {
+			t.Fatal(err)
+		}
+		return s, vs
+	}
+	check := func(t *testing.T, s *backup.FileStore, deployed, target backup.Version, wantBody string) {
+		t.Helper()
+		if got, err := s.RollbackTarget(ctx); err != nil || got != target {
+			t.Errorf("RollbackTarget = %s, %v; want %s", got, err, target)
+		}
+		removed, err := s.Prune(ctx, backup.Policy{KeepLast: 1})
+		if err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		for _, v := range removed {
+			if v == target || v == deployed {
+				t.Errorf("Prune removed %s, the deployed version or the working rollback target", v)
+			}
+		}
+		if err := s.Restore(ctx, ""); err != nil {
+			t.Fatalf("Restore(\"\") after Prune: %v", err)
+		}
+		if got := readDeployed(t, s); got != wantBody {
+			t.Errorf("restored %q, want %q", got, wantBody)
+		}
+	}
+
+	t.Run("HashMismatch", func(t *testing.T) {
+		s, vs := setup(t, &backup.FileStoreOptions{}, "model 0", "model 1", "model 2", "model 3")
+		// vs[2], the naive rollback target, has a flipped byte (same size,
+		// so List still shows it).
+		if err := flipByte(filepath.Join(s.Dir(), "backups", string(vs[2]), "model.bin")); err != nil {
+			t.Fatal(err)
+		}
+		check(t, s, vs[3], vs[1], "model 1")
+	})
+
+	t.Run("CheckHook", func(t *testing.T) {
+		var checked []string
+		opts := &backup.FileStoreOptions{Check: func(r io.Reader) error {
+			b, _ := io.ReadAll(r)
+			checked = append(checked, string(b))
+			if !bytes.HasPrefix(b, []byte("model ")) {
+				return errors.New("not a model")
+			}
+			return nil
+		}}
+		s, vs := setup(t, opts, "model 0", "model 1", "garbage", "model 3")
+		checked = nil
+		if _, err := s.Prune(ctx, backup.Policy{KeepLast: 5}); err != nil { // keeps all; shows what is verified
+			t.Fatal(err)
+		}
+		// Only the candidates walked, newest first, until one passes.
+		if want := "[garbage model 1]"; fmt.Sprint(checked) != want {
+			t.Errorf("Prune ran Check on %v, want %s", checked, want)
+		}
+		check(t, s, vs[3], vs[1], "model 1")
+	})
+
+	t.Run("NoneWorks", func(t *testing.T) {
+		// No older version verifies: the naive target stays pinned (there
+		// was no working one to protect) and nothing fails.
+		s, vs := setup(t, &backup.FileStoreOptions{}, "model 0", "model 1", "model 2")
+		for _, v := range vs[:2] {
+			if err := flipByte(filepath.Join(s.Dir(), "backups", string(v), "model.bin")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RollbackTarget(ctx); !errors.Is(err, backup.ErrNoPrevious) || !errors.Is(err, backup.ErrCorrupt) {
+			t.Errorf("RollbackTarget = %v, want ErrNoPrevious and ErrCorrupt", err)
+		}
+		removed, err := s.Prune(ctx, backup.Policy{KeepLast: 1})
+		if err != nil || fmt.Sprint(removed) != fmt.Sprint([]backup.Version{vs[0]}) {
+			t.Errorf("Prune = %v, %v; want [%s]", removed, err, vs[0])
+		}
+	})
+
+	t.Run("CanceledDeletesNothing", func(t *testing.T) {
+		s, vs := setup(t, &backup.FileStoreOptions{}, "model 0", "model 1", "model 2", "model 3")
+		if err := flipByte(filepath.Join(s.Dir(), "backups", string(vs[2]), "model.bin")); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if removed, err := s.Prune(cctx, backup.Policy{KeepLast: 1}); err == nil || len(removed) != 0 {
+			t.Errorf("Prune(canceled) = %v, %v; want an error and nothing removed", removed, err)
+		}
+	})
+}
+
+func TestMemStore_PrunePinsAWorkingRollbackTarget(t *testing.T) {
+	ctx := context.Background()
+	s := backup.NewMemStore()
+	var vs []backup.Version
+	for i := range 4 {
+		m, err := s.Put(ctx, backup.Manifest{}, strings.NewReader(fmt.Sprint("model ", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, m.Version)
+	}
+	if err := s.Deploy(ctx, vs[3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Corrupt(ctx, vs[2]); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.Prune(ctx, backup.Policy{KeepLast: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(removed) != fmt.Sprint([]backup.Version{vs[2], vs[0]}) {
+		t.Errorf("removed %v, want [%s %s]", removed, vs[2], vs[0])
+	}
+	if v, err := backup.Rollback(ctx, s); err != nil || v != vs[1] {
+		t.Errorf("Rollback after Prune = %s, %v; want %s", v, err, vs[1])
+	}
+}

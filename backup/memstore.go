@@ -91,11 +91,19 @@ func (s *MemStore) get(v Version) (memVersion, error) {
 	if !ok {
 		return memVersion{}, fmt.Errorf("%w: %s", ErrNotFound, v)
 	}
-	sum := sha256.Sum256(mv.body)
-	if want := mv.m.Files[0].SHA256; hex.EncodeToString(sum[:]) != want {
-		return memVersion{}, fmt.Errorf("%w: %s: %s", ErrCorrupt, v, bodyName)
+	if err := mv.check(); err != nil {
+		return memVersion{}, err
 	}
 	return mv, nil
+}
+
+// check verifies mv's body against its checksum.
+func (mv memVersion) check() error {
+	sum := sha256.Sum256(mv.body)
+	if want := mv.m.Files[0].SHA256; hex.EncodeToString(sum[:]) != want {
+		return fmt.Errorf("%w: %s: %s", ErrCorrupt, mv.m.Version, bodyName)
+	}
+	return nil
 }
 
 // Open returns v's manifest and body after checking the body's checksum.
@@ -150,13 +158,24 @@ func (s *MemStore) Current(ctx context.Context) (Version, error) {
 	return s.current, nil
 }
 
-// Prune removes the versions Select drops under p (never the deployed one
-// or the rollback target) and returns them.
+// Prune removes the versions SelectPinned drops under p (never the
+// deployed one or the rollback target) and returns them. As in FileStore,
+// the rollback target pinned is the newest version older than the deployed
+// one whose checksum matches (the unverified one if none does).
 func (s *MemStore) Prune(ctx context.Context, p Policy) ([]Version, error) {
 	ms, _ := s.List(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, drop := Select(ms, s.current, s.now(), p)
+	rollback := RollbackTarget(ms, s.current)
+	if s.current != "" {
+		for _, v := range olderThan(ms, s.current) {
+			if mv, ok := s.versions[v]; ok && mv.check() == nil {
+				rollback = v
+				break
+			}
+		}
+	}
+	_, drop := SelectPinned(ms, s.current, rollback, s.now(), p)
 	var removed []Version
 	for _, m := range drop {
 		if _, ok := s.versions[m.Version]; ok && m.Version != s.current {
