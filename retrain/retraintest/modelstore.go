@@ -34,7 +34,9 @@ const missing = backup.Version("model_backup_19990101_000000_zzzz")
 // context stores nothing; List order and completeness; Deploy and Current;
 // backup.Rollback; ErrNotFound and ErrNoCurrent; ErrCorrupt (when the
 // store implements Corrupter); that Prune keeps the deployed version and
-// its rollback target (when the store implements backup.Pruner); and that
+// its rollback target (when the store implements backup.Pruner), and
+// keeps a working one when the newest older version is corrupt (when it
+// implements both); and that
 // concurrent Puts get distinct versions and Current never reports nothing
 // while Deploys race.
 func TestModelStore(t *testing.T, newStore func(t *testing.T) retrain.ModelStore) {
@@ -288,6 +290,39 @@ func TestModelStore(t *testing.T, newStore func(t *testing.T) retrain.ModelStore
 		}
 		if v, err := backup.Rollback(ctx, s); err != nil || v != vs[1] {
 			t.Errorf("Rollback after Prune = %s, %v; want %s", v, err, vs[1])
+		}
+	})
+
+	t.Run("PruneKeepsAWorkingRollbackTarget", func(t *testing.T) {
+		s := newStore(t)
+		p, ok := s.(backup.Pruner)
+		if !ok {
+			t.Skip("store does not implement backup.Pruner")
+		}
+		c, ok := s.(Corrupter)
+		if !ok {
+			t.Skip("store does not implement Corrupter")
+		}
+		var vs []backup.Version
+		for i := range 4 {
+			vs = append(vs, put(t, s, fmt.Sprint("w", i)).Version)
+		}
+		if err := s.Deploy(ctx, vs[3]); err != nil {
+			t.Fatal(err)
+		}
+		// The newest older version is broken: the next one is the working
+		// rollback target, and retention must not remove it.
+		if err := c.Corrupt(ctx, vs[2]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Prune(ctx, backup.Policy{KeepLast: 1}); err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		if cur, err := s.Current(ctx); err != nil || cur != vs[3] {
+			t.Errorf("Current after Prune = %s, %v; want %s", cur, err, vs[3])
+		}
+		if v, err := backup.Rollback(ctx, s); err != nil || v != vs[1] {
+			t.Errorf("Rollback after Prune = %s, %v; want %s (the newest older version that is not corrupt)", v, err, vs[1])
 		}
 	})
 
