@@ -246,11 +246,15 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 }
 
 // askLLM asks the LLM with the configured timeout. A result that arrives
-// after the deadline counts as a timeout.
+// after the deadline counts as a timeout: after ctx's own deadline once ctx
+// reports it, and after LLMTimeout as measured by Options.Now, so that a
+// Server on a simulated clock times calls out on that clock too (the
+// context's timer, on the real clock, only stops an LLM that listens).
 func (s *Server) askLLM(ctx context.Context, text string) (labels []string, conf float64, err error) {
 	if s.o.LLM == nil {
 		return nil, 0, errors.New("no LLM configured")
 	}
+	start := s.o.Now()
 	lctx, cancel := context.WithTimeout(ctx, s.o.LLMTimeout)
 	defer cancel()
 	func() {
@@ -264,10 +268,8 @@ func (s *Server) askLLM(ctx context.Context, text string) (labels []string, conf
 	// An answer after the deadline is a timeout, even when the deadline's
 	// timer has not fired yet (under load lctx.Err() lags behind it).
 	if err == nil {
-		if err = lctx.Err(); err == nil {
-			if dl, _ := lctx.Deadline(); !time.Now().Before(dl) {
-				err = context.DeadlineExceeded
-			}
+		if err = lctx.Err(); err == nil && s.o.Now().Sub(start) >= s.o.LLMTimeout {
+			err = context.DeadlineExceeded
 		}
 	}
 	if err != nil {
@@ -301,11 +303,11 @@ func intentScores(r []model.Score) []dataset.IntentScore {
 	return out
 }
 
-// warnLog logs a query-log failure at most once a minute.
+// warnLog logs a query-log failure at most once a minute of Options.Now.
 func (s *Server) warnLog(msg string, err error) {
-	now := time.Now().UnixNano()
+	now := s.o.Now().UnixNano()
 	last := s.logWarnAt.Load()
-	if now-last < int64(time.Minute) || !s.logWarnAt.CompareAndSwap(last, now) {
+	if last != 0 && now-last < int64(time.Minute) || !s.logWarnAt.CompareAndSwap(last, now) {
 		return
 	}
 	s.log.Warn(msg, "err", err.Error(), "failures", s.logErrors.Load())

@@ -81,8 +81,11 @@ type Options struct {
 	// Zero means DefaultFeedbackWindow.
 	FeedbackWindow int
 
-	// Now is the clock used for timestamps and latencies. nil means
-	// time.Now.
+	// Now is the Server's clock: every time it reads (timestamps,
+	// latencies, canary and shadow start times, the LLM timeout check, the
+	// once-a-minute limit on repeated warnings) comes from it. Timers
+	// (PollInterval, LLMTimeout's context, NotifyTimeout) run on the real
+	// clock. nil means time.Now.
 	Now func() time.Time
 	// NewQueryID makes the id of a query whose Request has none. nil means
 	// dataset.NewQueryID.

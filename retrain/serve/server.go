@@ -51,7 +51,7 @@ type Server struct {
 	logErrors   atomic.Int64
 	canceled    atomic.Int64
 	unattrib    atomic.Int64
-	logWarnAt   atomic.Int64 // unix nanos of the last query-log warning
+	logWarnAt   atomic.Int64 // Options.Now in unix nanos at the last query-log warning; 0 = none yet
 
 	recent recentQueries
 
@@ -265,9 +265,10 @@ type decodeError struct{ err error }
 func (e *decodeError) Error() string { return "decode: " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
 
-// warnTransient logs a transient failure at most once a minute.
+// warnTransient logs a transient failure at most once a minute of
+// Options.Now. The caller holds s.mu.
 func (s *Server) warnTransient(msg string, err error) {
-	now := time.Now()
+	now := s.o.Now()
 	if now.Sub(s.lastWarn) < time.Minute {
 		return
 	}
