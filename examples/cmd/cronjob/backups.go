@@ -254,7 +254,12 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 					return exitFailed
 				}
 				cur, _ := s.Current(ctx)
+				// Pin what Prune pins: the newest older version that verifies,
+				// else (none verifies) the newest older one, as Select does.
 				_, drop := backup.Select(list, cur, time.Now(), p)
+				if rb, err := s.RollbackTarget(ctx); err == nil {
+					_, drop = backup.SelectPinned(list, cur, rb, time.Now(), p)
+				}
 				for _, m := range drop {
 					fmt.Fprintf(stdout, "would delete %s (%s)\n", m.Version, humanBytes(m.Size()))
 				}
