@@ -297,6 +297,15 @@ func newEnv(t testing.TB, mod func(*retrain.Config)) *env {
 		dir:     t.TempDir(),
 		events:  &eventLog{},
 	}
+	e.r2(t, mod)
+	return e
+}
+
+// r2 builds the env's Retrainer over its stores, with mod (if any) applied to
+// the Config first; calling it again rebuilds the Retrainer over the same
+// stores.
+func (e *env) r2(t testing.TB, mod func(*retrain.Config)) {
+	t.Helper()
 	cfg := retrain.Config{
 		Trigger:     always(true),
 		Data:        e.data,
@@ -315,7 +324,6 @@ func newEnv(t testing.TB, mod func(*retrain.Config)) *env {
 	}
 	t.Cleanup(func() { r.Close() })
 	e.r = r
-	return e
 }
 
 // history reads the history file's records.

@@ -5,15 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"moodfood/backup"
 	"moodfood/dataset"
@@ -304,27 +304,6 @@ func TestRun_Cancel(t *testing.T) {
 	}
 }
 
-// r2 rebuilds the env's Retrainer over the same stores with mod applied.
-func (e *env) r2(t testing.TB, mod func(*retrain.Config)) {
-	t.Helper()
-	cfg := retrain.Config{
-		Trigger:     always(true),
-		Data:        e.data,
-		Trainer:     e.trainer,
-		Models:      e.models,
-		Notifier:    e.events,
-		HistoryPath: e.dir + "/retrain_history.jsonl",
-		LockPath:    e.dir + "/retrain.lock",
-	}
-	mod(&cfg)
-	r, err := retrain.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	e.r = r
-}
-
 func TestRun_DryRun(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
@@ -332,7 +311,7 @@ func TestRun_DryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.data.new = append(e.data.new, samples(5, dataset.SourceHuman, "sad")...)
-	before := snapshotDir(t, e.dir)
+	before := treeHash(t, e.dir)
 	v0, _ := deployedSum(t, e.models)
 	nversions := len(must(e.models.List(ctx)))
 	e.events.events = nil
@@ -340,8 +319,8 @@ func TestRun_DryRun(t *testing.T) {
 	if err != nil || !res.DryRun || !res.Deployed || len(res.Plan) < 4 || len(res.Record.Checks) == 0 {
 		t.Fatalf("dry run = %+v, %v", res, err)
 	}
-	if after := snapshotDir(t, e.dir); after != before {
-		t.Errorf("dry run wrote to the root:\n%s\n---\n%s", before, after)
+	if diff := cmp.Diff(before, treeHash(t, e.dir)); diff != "" {
+		t.Errorf("dry run wrote to the root (-before +after):\n%s", diff)
 	}
 	if v, _ := deployedSum(t, e.models); v != v0 || len(must(e.models.List(ctx))) != nversions {
 		t.Error("dry run stored or deployed a version")
@@ -365,27 +344,6 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
-}
-
-// snapshotDir lists every file under dir with its size and mtime.
-func snapshotDir(t testing.TB, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %d %s\n", path, fi.Size(), fi.ModTime())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // TestRun_NotifierMisbehaves: a notifier that errors, panics or hangs
