@@ -152,14 +152,8 @@ func baseScenarios() []faultScenario {
 				if _, err := deployedState(s, bodyA); err != nil {
 					return err
 				}
-				ms, err := s.list(context.Background())
-				if err != nil {
+				if _, err := listedVerify(s); err != nil {
 					return err
-				}
-				for _, m := range ms {
-					if err := s.verify(context.Background(), m.Version); err != nil {
-						return fmt.Errorf("listed version fails Verify: %w", err)
-					}
 				}
 				_, cerr := versionWithBody(s, bodyC)
 				switch {
@@ -193,14 +187,9 @@ func baseScenarios() []faultScenario {
 				if _, err := deployedState(s, bodyA); err != nil {
 					return err
 				}
-				ms, err := s.list(context.Background())
+				ms, err := listedVerify(s)
 				if err != nil {
 					return err
-				}
-				for _, m := range ms {
-					if err := s.verify(context.Background(), m.Version); err != nil {
-						return fmt.Errorf("listed version fails Verify: %w", err)
-					}
 				}
 				if opErr == nil && len(ms) != 2 {
 					return fmt.Errorf("Prune returned nil but %d versions remain", len(ms))
@@ -328,4 +317,19 @@ func TestFileStore_FaultInjection(t *testing.T) {
 	}
 	t.Logf(`REL {"test": "fault_injection", "runs": %d, "bad": %d, "rename_after_failed_sync": %d, "legacy_fallback_gap_until_reopen": %d}`,
 		total, bad, renameViolations, gaps)
+}
+
+// listedVerify lists the store's versions and fails unless every listed
+// version passes Verify: List must never show an incomplete version.
+func listedVerify(s *FileStore) ([]Manifest, error) {
+	ms, err := s.list(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := s.verify(context.Background(), m.Version); err != nil {
+			return nil, fmt.Errorf("listed version fails Verify: %w", err)
+		}
+	}
+	return ms, nil
 }
