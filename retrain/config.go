@@ -52,10 +52,12 @@ type Config struct {
 	// Status reads from its tail. Empty means the history is kept in memory
 	// for the Retrainer's lifetime only.
 	HistoryPath string
-	// LockPath is the file Run takes an exclusive flock on so that only one
-	// run per root works at a time across processes; a marker beside it
-	// (LockPath + ".run") tells the next run that a run died and what it left
-	// behind. Empty means the lock is in-process only.
+	// Locker keeps runs from overlapping across processes and hosts (see
+	// Locker). Nil means LockPath's FileLocker, or with an empty LockPath
+	// the in-process mutex only.
+	Locker Locker
+	// LockPath, when Locker is nil, is shorthand for
+	// Locker: NewFileLocker(LockPath).
 	LockPath string
 	// CronStatusPath is a heartbeat file a scheduler writes; Status returns it
 	// raw when present. Empty means none.

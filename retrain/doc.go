@@ -19,10 +19,10 @@
 //
 // # One run
 //
-//  1. lock: an in-process mutex and, with Config.LockPath, an flock on the
-//     lock file; another run gets ErrBusy at once. A run that died holding
-//     the lock (its marker file is still there) is recorded as failed and
-//     what it left behind is reaped.
+//  1. lock: an in-process mutex and the Config.Locker (Open: a FileLocker,
+//     an flock on ROOT/data/logs/retrain.lock); another run gets ErrBusy at
+//     once. A run that died holding the lock is recorded as failed and what
+//     it left behind is reaped.
 //  2. trigger: State from the history's tail, Pending, the deployed model's
 //     manifest and (Signaler) live signals; a no is a skipped run.
 //  3. load: DatasetStore.Snapshot (exports new samples first).

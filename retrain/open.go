@@ -41,9 +41,12 @@ type Options struct {
 	Merge           *dataset.MergeOptions
 	Retention       backup.Policy
 	Notifier        Notifier
-	NotifyTimeout   time.Duration
-	SignalWindow    time.Duration
-	SignalWindows   int
+	// Locker keeps runs from overlapping (nil = a FileLocker on
+	// ROOT/data/logs/retrain.lock).
+	Locker        Locker
+	NotifyTimeout time.Duration
+	SignalWindow  time.Duration
+	SignalWindows int
 
 	// Logger receives the library's log (nil = JSON lines appended to
 	// ROOT/data/logs/retrain.log, opened on the first line logged, at
@@ -60,8 +63,8 @@ type Options struct {
 // dataset.FileStore on ROOT/data (a Previewer: dry runs export nothing and
 // write nothing), backup.FileStore on ROOT/models, the model
 // package's trainer, trigger.Default(), the history in
-// ROOT/data/logs/retrain_history.jsonl, the lock in
-// ROOT/data/logs/retrain.lock, the log in ROOT/data/logs/retrain.log and the
+// ROOT/data/logs/retrain_history.jsonl, the lock (a FileLocker) on
+// ROOT/data/logs/retrain.lock unless Options.Locker is set, the log in ROOT/data/logs/retrain.log and the
 // cron heartbeat ROOT/data/logs/cron_status.json. It creates the directories
 // it needs (0700). Close releases what it opened. Local filesystems only;
 // NFS is unsupported.
@@ -122,6 +125,7 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 		Retention:       o.Retention,
 		TrainerConfig:   tcfg,
 		HistoryPath:     filepath.Join(logs, "retrain_history.jsonl"),
+		Locker:          o.Locker,
 		LockPath:        filepath.Join(logs, "retrain.lock"),
 		CronStatusPath:  filepath.Join(logs, "cron_status.json"),
 		SignalWindow:    o.SignalWindow,

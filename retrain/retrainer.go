@@ -60,6 +60,9 @@ func New(cfg Config) (*Retrainer, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
+	if cfg.Locker == nil && cfg.LockPath != "" {
+		cfg.Locker = NewFileLocker(cfg.LockPath)
+	}
 	return &Retrainer{cfg: cfg, hist: &history{path: cfg.HistoryPath}}, nil
 }
 

@@ -77,22 +77,18 @@ func (r *Retrainer) Rollback(ctx context.Context, to backup.Version) (Result, er
 	}
 	run.log = r.cfg.Logger.With("retrain_id", run.rec.RetrainID)
 
-	if lp := r.cfg.LockPath; lp != "" {
-		l, dead, err := acquire(lp)
+	if lk := r.cfg.Locker; lk != nil {
+		unlock, dead, err := lk.Lock(ctx, run.holder())
 		if errors.Is(err, ErrBusy) {
 			return Result{}, ErrBusy
 		}
 		if err != nil {
 			return run.refuse(fmt.Errorf("lock: %w", err))
 		}
-		defer l.Unlock()
+		defer unlock()
 		if dead != nil {
 			run.reap(ctx, dead)
 		}
-		if err := writeMarker(lp, runMarker{RunID: run.rec.RetrainID, PID: os.Getpid(), Started: now.UTC()}); err != nil {
-			run.warn("writing the run marker: " + err.Error())
-		}
-		defer removeMarker(lp)
 	}
 
 	ms := r.cfg.Models

@@ -83,32 +83,28 @@ func (r *Retrainer) Run(ctx context.Context, opts RunOptions) (Result, error) {
 		run.log = r.cfg.Logger.With("retrain_id", run.rec.RetrainID)
 	}
 
-	if lp := r.cfg.LockPath; lp != "" {
+	if lk := r.cfg.Locker; lk != nil {
 		if run.opts.DryRun {
-			sl, err := takeShared(lp)
+			unlock, err := lk.RLock(ctx)
 			if errors.Is(err, ErrBusy) {
 				return Result{}, ErrBusy
 			}
 			if err != nil {
 				return run.fail(ctx, "lock", err)
 			}
-			defer sl.unlock()
+			defer unlock()
 		} else {
-			l, dead, err := acquire(lp)
+			unlock, dead, err := lk.Lock(ctx, run.holder())
 			if errors.Is(err, ErrBusy) {
 				return Result{}, ErrBusy
 			}
 			if err != nil {
 				return run.fail(ctx, "lock", err)
 			}
-			defer l.Unlock()
+			defer unlock()
 			if dead != nil {
 				run.reap(ctx, dead)
 			}
-			if err := writeMarker(lp, runMarker{RunID: run.rec.RetrainID, PID: os.Getpid(), Started: now.UTC()}); err != nil {
-				run.warn("writing the run marker: " + err.Error())
-			}
-			defer removeMarker(lp)
 		}
 	}
 	return run.execute(ctx)
@@ -116,7 +112,7 @@ func (r *Retrainer) Run(ctx context.Context, opts RunOptions) (Result, error) {
 
 // reap records the run that died holding the lock as failed and removes what
 // it left behind.
-func (run *run) reap(ctx context.Context, dead *runMarker) {
+func (run *run) reap(ctx context.Context, dead *Holder) {
 	r := run.r
 	id := dead.RunID
 	if id == "" {
@@ -128,7 +124,7 @@ func (run *run) reap(ctx context.Context, dead *runMarker) {
 		Timestamp: r.cfg.Now().UTC(),
 		Status:    trigger.OutcomeFailed,
 		Stage:     "interrupted",
-		Error:     fmt.Sprintf("retrain: run did not finish: process %d died or was killed (found by %s)", dead.PID, run.rec.RetrainID),
+		Error:     fmt.Sprintf("retrain: run did not finish: process %d%s died or was killed (found by %s)", dead.PID, onHost(dead.Host), run.rec.RetrainID),
 		Reason:    "the run's process died before it finished; the deployed model was not changed by it after its last completed deploy",
 		PID:       dead.PID,
 	}
@@ -145,15 +141,25 @@ func (run *run) reap(ctx context.Context, dead *runMarker) {
 			}
 		}
 	}
-	dirs := []string{filepath.Dir(r.cfg.LockPath)}
 	if r.cfg.HistoryPath != "" {
-		dirs = append(dirs, filepath.Dir(r.cfg.HistoryPath))
-	}
-	for _, d := range dirs {
+		d := filepath.Dir(r.cfg.HistoryPath)
 		if n, err := reapTemps(d); n > 0 || err != nil {
 			run.log.Info("removed temp files", "dir", d, "n", n, "err", err)
 		}
 	}
+}
+
+// holder describes this run to the Locker.
+func (run *run) holder() Holder {
+	host, _ := os.Hostname()
+	return Holder{RunID: run.rec.RetrainID, PID: os.Getpid(), Host: host, Started: run.start.UTC()}
+}
+
+func onHost(host string) string {
+	if host == "" {
+		return ""
+	}
+	return " on " + host
 }
 
 func (run *run) warn(msg string) {

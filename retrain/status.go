@@ -48,6 +48,8 @@ type Status struct {
 	Running    bool   `json:"running"`
 	RunningPID int    `json:"running_pid,omitempty"`
 	RunningID  string `json:"running_id,omitempty"`
+	// RunningHost is the host of the running run when the Locker knows it.
+	RunningHost string `json:"running_host,omitempty"`
 	// Cron is the scheduler's heartbeat file, raw, when present.
 	Cron json.RawMessage `json:"cron,omitempty"`
 	// Problems lists what Status could not find out, one line each.
@@ -107,19 +109,14 @@ func (r *Retrainer) Status(ctx context.Context) (Status, error) {
 		s.Problems = append(s.Problems, what+": "+err.Error())
 	}
 
-	if lp := r.cfg.LockPath; lp != "" {
-		pid, held, err := probeLock(lp)
+	if lk := r.cfg.Locker; lk != nil {
+		h, held, err := lk.Holder(ctx)
 		if err != nil {
 			problem("lock", err)
 		}
-		s.Running, s.RunningPID = held, pid
+		s.Running = held
 		if held {
-			if b, err := os.ReadFile(markerPath(lp)); err == nil {
-				var m runMarker
-				if json.Unmarshal(b, &m) == nil {
-					s.RunningID = m.RunID
-				}
-			}
+			s.RunningPID, s.RunningID, s.RunningHost = h.PID, h.RunID, h.Host
 		}
 	} else if r.running.TryLock() {
 		r.running.Unlock()
