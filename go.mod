@@ -1,13 +1,17 @@
 module moodfood
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/james-bowman/nlp v0.0.0-20210511120306-26d441fa0ded
+	github.com/james-bowman/sparse v0.0.0-20260216202247-495ee4f84d35
+	golang.org/x/sys v0.50.0
+	gonum.org/v1/gonum v0.17.0
+)
 
 require (
 	github.com/armon/go-radix v1.0.0 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/james-bowman/nlp v0.0.0-20210511120306-26d441fa0ded // indirect
-	github.com/james-bowman/sparse v0.0.0-20260216202247-495ee4f84d35 // indirect
 	github.com/spaolacci/murmur3 v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20210220032938-85be41e4509f // indirect
-	gonum.org/v1/gonum v0.17.0 // indirect
 )

@@ -1,6 +1,9 @@
 package backup
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors returned by stores. Implementations wrap them so that callers can
 // use errors.Is.
@@ -17,4 +20,9 @@ var (
 	// read through it. The next Deploy replaces such a link (its target is
 	// left untouched).
 	ErrOutsideStore = errors.New("backup: deployed link points outside the store")
+	// ErrUnsupported is returned by OpenFileStore on platforms without
+	// flock(2) (Windows): the store relies on it to keep writers in several
+	// processes apart. MemStore works everywhere. It matches
+	// errors.ErrUnsupported.
+	ErrUnsupported = fmt.Errorf("backup: the file store needs flock(2), which this platform lacks: %w", errors.ErrUnsupported)
 )

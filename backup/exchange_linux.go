@@ -3,35 +3,18 @@ package backup
 import (
 	"errors"
 	"os"
-	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
-
-const renameExchange = 1 << 1 // RENAME_EXCHANGE from <linux/fs.h>
-
-var errExchangeUnsupported = errors.New("backup: atomic exchange unsupported")
 
 // exchange swaps the directory entries at a and b atomically.
 func exchange(a, b string) error {
-	if sysRenameat2 == 0 {
-		return errExchangeUnsupported
-	}
-	pa, err := syscall.BytePtrFromString(a)
-	if err != nil {
-		return err
-	}
-	pb, err := syscall.BytePtrFromString(b)
-	if err != nil {
-		return err
-	}
-	atFDCWD := -100 // AT_FDCWD
-	_, _, errno := syscall.Syscall6(sysRenameat2, uintptr(atFDCWD), uintptr(unsafe.Pointer(pa)),
-		uintptr(atFDCWD), uintptr(unsafe.Pointer(pb)), renameExchange, 0)
-	switch errno {
-	case 0:
+	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
 		return nil
-	case syscall.ENOSYS, syscall.EINVAL:
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
 		return errExchangeUnsupported
 	}
-	return &os.LinkError{Op: "exchange", Old: a, New: b, Err: errno}
+	return &os.LinkError{Op: "exchange", Old: a, New: b, Err: err}
 }

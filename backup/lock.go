@@ -5,7 +5,8 @@ import (
 	"errors"
 	"os"
 	"syscall"
-	"time"
+
+	"moodfood/internal/flock"
 )
 
 // The store serializes its writers across processes with flock(2) on
@@ -13,7 +14,6 @@ import (
 // so puts run in parallel; Deploy, Restore, Prune and the reaper hold it
 // exclusive, so the reaper never removes the temp directory of a live Put
 // and Prune never removes a version a concurrent Deploy is switching to.
-// internal/flock only offers exclusive locks, hence this variant.
 const lockName = ".lock"
 
 // lockStore takes the store lock, polling so that ctx can cancel the wait.
@@ -23,30 +23,11 @@ func (s *FileStore) lockStore(ctx context.Context, exclusive bool) (func(), erro
 	if err != nil {
 		return nil, err
 	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
+	if err := flock.Wait(ctx, f, exclusive); err != nil {
+		f.Close()
+		return nil, err
 	}
-	delay := time.Millisecond
-	for {
-		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing the fd releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		delay = min(2*delay, 20*time.Millisecond)
-	}
+	return func() { f.Close() }, nil // closing the fd releases the lock
 }
 
 // tryLockExclusive takes the exclusive lock without waiting; ok is false
@@ -56,9 +37,9 @@ func (s *FileStore) tryLockExclusive() (unlock func(), ok bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock.Try(f, true); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, flock.ErrLocked) {
 			return nil, false, nil
 		}
 		return nil, false, err

@@ -1,6 +1,9 @@
 package dataset
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Errors returned by this package wrap them (match with
 // errors.Is) and carry the "dataset: " prefix.
@@ -16,4 +19,9 @@ var (
 	ErrInvalid = errors.New("dataset: invalid record")
 	// ErrBadMark is returned by Commit for a mark beyond the exported data.
 	ErrBadMark = errors.New("dataset: mark beyond exported data")
+	// ErrUnsupported is returned by OpenFileStore and OpenLogger on
+	// platforms without flock(2) (Windows): the files are shared between
+	// processes under those locks. Records, Normalize/Merge/Dedupe and
+	// MemStore work everywhere. It matches errors.ErrUnsupported.
+	ErrUnsupported = fmt.Errorf("dataset: the file store needs flock(2), which this platform lacks: %w", errors.ErrUnsupported)
 )

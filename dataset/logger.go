@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"moodfood/internal/flock"
 	"moodfood/internal/jsonl"
 )
 
@@ -154,6 +155,9 @@ type Logger struct {
 // OpenLogger opens the query log at path (creating it and its directory) and
 // starts the flushing goroutine. Rotated segments live beside path.
 func OpenLogger(path string, opts *LoggerOptions) (*Logger, error) {
+	if !flock.Supported {
+		return nil, ErrUnsupported
+	}
 	l := &Logger{path: path}
 	if opts != nil {
 		l.opts = *opts

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
-	"time"
+
+	"moodfood/internal/flock"
 )
 
 // Preview returns what Snapshot would return now, without writing anything:
@@ -98,20 +98,12 @@ func (s *FileStore) sharedLock(ctx context.Context) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset: lock: %w", err)
 	}
-	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-		if err == nil {
-			return f, nil
+	if err := flock.Wait(ctx, f, false); err != nil {
+		f.Close()
+		if ctx.Err() != nil {
+			return nil, err
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("dataset: lock: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
+		return nil, fmt.Errorf("dataset: lock: %w", err)
 	}
+	return f, nil
 }

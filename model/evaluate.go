@@ -2,9 +2,10 @@ package model
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -143,20 +144,13 @@ func evalDefaults(opts *EvalOptions) EvalOptions {
 	return o
 }
 
-// predictAll runs p over the texts in `workers` goroutines.
+// predictAll runs p over the texts in `workers` goroutines; a panic in
+// Predict is raised again here, in the caller's goroutine.
 func predictAll(p Predictor, test []Example, workers int) []Prediction {
-	preds := make([]Prediction, len(test))
-	workers = max(1, min(workers, len(test)/64))
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*len(test)/workers, (w+1)*len(test)/workers
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				preds[i] = p.Predict(test[i].Text)
-			}
-		})
+	preds, err := PredictAll(context.Background(), p, test, workers)
+	if pe, ok := errors.AsType[*PredictPanicError](err); ok {
+		panic(pe.Value)
 	}
-	wg.Wait()
 	return preds
 }
 

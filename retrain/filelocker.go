@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
@@ -149,8 +148,8 @@ func (l *FileLocker) Holder(ctx context.Context) (h Holder, held bool, err error
 		return Holder{}, false, fmt.Errorf("retrain: lock: %w", err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	if err := flock.Try(f, false); err != nil {
+		if errors.Is(err, flock.ErrLocked) {
 			if b, err := os.ReadFile(l.markerPath()); err == nil {
 				json.Unmarshal(b, &h)
 			}
@@ -162,7 +161,7 @@ func (l *FileLocker) Holder(ctx context.Context) (h Holder, held bool, err error
 		}
 		return Holder{}, false, fmt.Errorf("retrain: lock: %w", err)
 	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	flock.Release(f)
 	return Holder{}, false, nil
 }
 
@@ -180,9 +179,9 @@ func (l *FileLocker) RLock(ctx context.Context) (unlock func() error, err error)
 	if err != nil {
 		return nil, fmt.Errorf("retrain: lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	if err := flock.Try(f, false); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, flock.ErrLocked) {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("retrain: lock: %w", err)

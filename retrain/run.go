@@ -11,15 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"moodfood/backup"
 	"moodfood/dataset"
+	"moodfood/internal/procstat"
 	"moodfood/model"
 	"moodfood/trigger"
 )
@@ -753,7 +751,7 @@ func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, eve
 	if rec.DurationSeconds < 0 {
 		rec.DurationSeconds = 0
 	}
-	rec.PeakMemoryBytes = peakRSS()
+	rec.PeakMemoryBytes = procstat.PeakRSS()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if !run.opts.DryRun {
@@ -800,53 +798,12 @@ func newRunID(t time.Time) string {
 	return "retrain_" + t.UTC().Format("20060102_150405") + "_" + hex.EncodeToString(b[:])
 }
 
-// peakRSS is the process's peak resident set size in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return int64(ru.Maxrss) * 1024 // kilobytes on Linux
-}
-
 // predictAll predicts texts in parallel (Classifier.Predict must be safe for
-// concurrent use), recovering a panic and honouring ctx between chunks.
+// concurrent use), recovering a panic as a PanicError and honouring ctx.
 func predictAll(ctx context.Context, c model.Predictor, ex []model.Example) ([]model.Prediction, error) {
-	preds := make([]model.Prediction, len(ex))
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(ex)/64))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for w := range workers {
-		lo, hi := w*len(ex)/workers, (w+1)*len(ex)/workers
-		wg.Go(func() {
-			defer func() {
-				if p := recover(); p != nil {
-					mu.Lock()
-					first = cmpErr(first, &PanicError{Value: p})
-					mu.Unlock()
-				}
-			}()
-			for i := lo; i < hi; i++ {
-				if (i-lo)%256 == 0 && ctx.Err() != nil {
-					mu.Lock()
-					first = cmpErr(first, ctx.Err())
-					mu.Unlock()
-					return
-				}
-				preds[i] = c.Predict(ex[i].Text)
-			}
-		})
+	preds, err := model.PredictAll(ctx, c, ex, 0)
+	if pe, ok := errors.AsType[*model.PredictPanicError](err); ok {
+		err = &PanicError{Value: pe.Value}
 	}
-	wg.Wait()
-	return preds, first
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return preds, err
 }

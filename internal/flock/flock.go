@@ -1,19 +1,50 @@
-// Package flock takes advisory, exclusive, non-blocking locks on files with
-// flock(2). The kernel releases a lock when its holder dies, so a crashed
-// process never leaves a stale lock behind. Linux and other Unix systems only.
+// Package flock takes advisory locks on files with flock(2). The kernel
+// releases a lock when its holder dies, so a crashed process never leaves a
+// stale lock behind.
+//
+// flock(2) exists on Linux, macOS and the BSDs (through golang.org/x/sys/unix).
+// Elsewhere (Windows) Supported is false and every call returns an error
+// matching ErrUnsupported: the file stores that depend on these locks refuse
+// to open there rather than run without cross-process exclusion.
 package flock
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrLocked is returned by TryLock when another process holds the lock.
 var ErrLocked = errors.New("flock: locked by another process")
+
+// ErrUnsupported is returned on platforms without flock(2). It matches
+// errors.ErrUnsupported.
+var ErrUnsupported = fmt.Errorf("flock: file locks are not supported on this platform: %w", errors.ErrUnsupported)
+
+// Wait takes a lock on f like Try, polling (1 ms doubling to 20 ms) while
+// another holder has a conflicting one, until ctx ends.
+func Wait(ctx context.Context, f *os.File, exclusive bool) error {
+	delay := time.Millisecond
+	for {
+		err := Try(f, exclusive)
+		if !errors.Is(err, ErrLocked) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+}
 
 // Lock is a held lock. Unlock releases it.
 type Lock struct {
@@ -28,9 +59,9 @@ func TryLock(path string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := Try(f, true); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, ErrLocked) {
 			return nil, ErrLocked
 		}
 		return nil, fmt.Errorf("flock: %s: %w", path, err)
@@ -47,13 +78,7 @@ func LockWait(path string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := Block(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("flock: %s: %w", path, err)
 	}
@@ -65,7 +90,7 @@ func (l *Lock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	err := Release(l.f)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}

@@ -12,8 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"moodfood/internal/procstat"
 )
 
 // Monitoring-plugin exit codes (Nagios, Icinga, Sensu...).
@@ -247,16 +248,6 @@ func ago(d time.Duration) string {
 	}
 }
 
-// processAlive reports whether pid is a live process (signal 0 succeeds or
-// is refused for permission).
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // cmdMonitor implements "cronjob monitor [--grace 6h]".
 func cmdMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("monitor", stderr, "monitor [--root DIR] [--grace 6h]",
@@ -272,7 +263,7 @@ func cmdMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, "RETRAIN CRITICAL - "+err.Error())
 		return monCritical
 	}
-	in := monitorInput{Now: time.Now(), Grace: *grace, Alive: processAlive}
+	in := monitorInput{Now: time.Now(), Grace: *grace, Alive: procstat.Alive}
 	in.Host, _ = os.Hostname()
 	in.Heartbeat, in.HeartbeatErr = readHeartbeat(root)
 	if tab, err := newCrontab().read(ctx); err != nil {

@@ -10,11 +10,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"moodfood/internal/atomicfile"
+	"moodfood/internal/procstat"
 	"moodfood/model"
 )
 
@@ -152,12 +152,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(fmt.Errorf("bad -mode %q", *mode))
 		}
 		runtime.GC()
-		start, cpu0 := time.Now(), cpuSeconds()
+		start, cpu0 := time.Now(), procstat.CPUSeconds()
 		ca, err = model.NewTrainer(opts).Train(ctx, train, nil)
 		if err != nil {
 			return fail(err)
 		}
-		secs, cpu := time.Since(start).Seconds(), cpuSeconds()-cpu0
+		secs, cpu := time.Since(start).Seconds(), procstat.CPUSeconds()-cpu0
 		train = nil
 		a = eval(ca, "trained on "+*trainFiles)
 		a.TrainSeconds, a.TrainCPUSeconds = secs, cpu
@@ -168,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	a.PeakRSSMB = peakRSSMB()
+	a.PeakRSSMB = float64(procstat.PeakRSS()) / (1 << 20)
 
 	if *modelB == "" {
 		if *asJSON {
@@ -307,24 +307,4 @@ func texts(data []model.Example) []string {
 		out[i] = ex.Text
 	}
 	return out
-}
-
-// peakRSSMB reads the process's peak resident set size (Linux), or 0.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, err := strconv.ParseFloat(f[0], 64)
-				if err == nil {
-					return kb / 1024
-				}
-			}
-		}
-	}
-	return 0
 }

@@ -1,3 +1,0 @@
-package backup
-
-const sysRenameat2 = 316
