@@ -156,7 +156,7 @@ func (s *FileStore) estimate(ctx context.Context, segs []segment, start position
 					models++
 				case quickUnknown:
 					// Not the Logger's layout: decode it.
-					if !utf8.Valid(line) || (!dec.decode(line, &r) && decodeRecord(line, &r) != nil) {
+					if decodeLine(&dec, line, &r) != nil {
 						continue
 					}
 					switch {
