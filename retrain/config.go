@@ -48,9 +48,13 @@ type Config struct {
 	// TrainerConfig is stored in each new version's manifest as is.
 	TrainerConfig json.RawMessage
 
-	// HistoryPath is the JSONL file Run appends one record to per run and
-	// Status reads from its tail. Empty means the history is kept in memory
-	// for the Retrainer's lifetime only.
+	// History is where Run and Rollback append one Record per run and
+	// Status reads the last ones (see History). Nil means HistoryPath's
+	// FileHistory, or with an empty HistoryPath a MemHistory kept for the
+	// Retrainer's lifetime only.
+	History History
+	// HistoryPath, when History is nil, is shorthand for
+	// History: NewFileHistory(HistoryPath).
 	HistoryPath string
 	// Locker keeps runs from overlapping across processes and hosts (see
 	// Locker). Nil means LockPath's FileLocker, or with an empty LockPath

@@ -47,12 +47,18 @@
 //     Config.Retention is set.
 //
 // Whatever the outcome (skipped, failed, rejected, deployed, rolled_back),
-// one Record is appended to the history, a JSONL file whose lines keep the
-// seed's fields (retrain_id, timestamp, status, dataset_quality) and add the
-// trigger's reasons, every gate check, versions, per-stage durations and
-// peak memory. A canceled run is recorded as failed with a fresh
-// short-deadline context. A dry run goes as far as the gate's verdict and
-// writes nothing at all.
+// one Record is appended to the History (Config.History): by default
+// FileHistory, a JSONL file whose lines keep the seed's fields (retrain_id,
+// timestamp, status, dataset_quality) and add the trigger's reasons, every
+// gate check, versions, per-stage durations and peak memory. Readers list
+// past runs through History.List (newest first, by outcome, time range,
+// limit) and Tail; any backend implementing History can replace the file
+// (retraintest.TestHistory is its contract). A run whose record cannot be
+// written (a full disk) stays visible to Status: FileHistory keeps it in a
+// preallocated side record until the next append, and the Retrainer in
+// memory. A canceled run is recorded as failed with a fresh short-deadline
+// context. A dry run goes as far as the gate's verdict and writes nothing at
+// all.
 //
 // # Gate
 //

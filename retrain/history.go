@@ -1,169 +1,256 @@
 package retrain
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
+	"context"
+	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
-	"moodfood/internal/jsonl"
 	"moodfood/trigger"
 )
 
-// history is where run records go: a JSONL file, or memory when no path is
-// configured.
-type history struct {
-	path string // "" = memory
-
-	mu  sync.Mutex
-	mem []Record
+// History keeps the Record of every run, one per run, in the order they
+// were appended.
+//   - Append stores one record durably: when it returns nil the record
+//     survives a crash. A failed Append must not leave anything List would
+//     return as a record other than rec itself (a torn write is repaired, or
+//     skipped and counted by readers), and should keep rec visible to List
+//     when it can (see FileHistory's side record).
+//   - List returns the records that match the filter, newest (last
+//     appended) first, at most HistoryFilter.Limit of them. Records it could
+//     not read are skipped and counted in HistoryPage.Damaged, never fatal.
+//
+// Implementations must be safe for concurrent use, also by several processes
+// sharing the store. Tail reads the few records Run and Status need through
+// List, or through Tailer when the History has it. FileHistory is the default
+// of Open; MemHistory keeps records in memory.
+type History interface {
+	Append(ctx context.Context, rec Record) error
+	List(ctx context.Context, f HistoryFilter) (HistoryPage, error)
 }
 
-// append adds one record. File appends go through internal/jsonl (O_APPEND,
-// one write, a new line first if the file does not end in one) and are
-// fsynced before append returns.
-func (h *history) append(rec Record) error {
-	if h.path == "" {
-		h.mu.Lock()
-		h.mem = append(h.mem, rec)
-		h.mu.Unlock()
-		return nil
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("retrain: history: %w", err)
-	}
-	a, err := jsonl.OpenAppender(h.path, nil)
-	if err != nil {
-		return fmt.Errorf("retrain: history: %w", err)
-	}
-	err = a.Append(b)
-	if err == nil {
-		err = a.Sync()
-	}
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("retrain: history: %w", err)
-	}
-	return nil
+// HistoryFilter selects records. The zero value selects every record.
+type HistoryFilter struct {
+	// Outcomes keeps records whose Status is one of these (empty = all).
+	Outcomes []trigger.Outcome
+	// Since and Until keep records with Since <= Timestamp < Until (a zero
+	// bound is no bound).
+	Since, Until time.Time
+	// Manual keeps only manual rollbacks (true) or everything else (false);
+	// nil keeps both.
+	Manual *bool
+	// Limit is the most records returned, the newest (0 = no limit).
+	Limit int
 }
 
-// historyTail is what Run and Status need from the history.
-type historyTail struct {
+// Match reports whether rec passes the filter (Limit aside). History
+// implementations use it so that every backend filters alike.
+func (f *HistoryFilter) Match(rec *Record) bool {
+	if len(f.Outcomes) > 0 && !slices.Contains(f.Outcomes, rec.Status) {
+		return false
+	}
+	if !f.Since.IsZero() && rec.Timestamp.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && !rec.Timestamp.Before(f.Until) {
+		return false
+	}
+	if f.Manual != nil && rec.Manual != *f.Manual {
+		return false
+	}
+	return true
+}
+
+// HistoryPage is what List found.
+type HistoryPage struct {
+	// Records match the filter, newest first.
+	Records []Record
+	// Damaged counts stored records List skipped because they could not be
+	// read (torn or corrupt lines of a file), among those it examined.
+	Damaged int
+	// Unrecorded counts records of Records that are not in the history
+	// proper yet: runs whose Append failed (a full disk) and that the
+	// History kept aside until the next Append succeeds (FileHistory's side
+	// record).
+	Unrecorded int
+}
+
+// HistoryTail is what Run and Status need from the end of the history.
+type HistoryTail struct {
 	// Last is the most recent record, LastSuccess the most recent deployed
 	// one, LastAttempt the most recent one that trained (not skipped, not a
 	// manual rollback), LastRollback the most recent manual rollback after
 	// LastSuccess (nil if none).
 	Last, LastSuccess, LastAttempt, LastRollback *Record
-	// Corrupt counts damaged lines met on the way back.
-	Corrupt int
+	// Damaged counts unreadable records met on the way back; Unrecorded
+	// the kept-aside records among those read (see HistoryPage).
+	Damaged    int
+	Unrecorded int
 }
 
-// tail reads the history backwards from its end until it has found the last
-// success and the last attempt (or reached the start), so its cost does not
-// grow with the length of the history in the usual case. Damaged lines are
-// skipped and counted.
-func (h *history) tail() (historyTail, error) {
-	var t historyTail
-	done := func(r *Record) bool {
-		if t.Last == nil {
-			t.Last = r
-		}
-		if r.Manual {
-			// A manual rollback trained nothing: not an attempt for the
-			// trigger (see Retrainer.Rollback).
-			if t.LastRollback == nil && t.LastSuccess == nil {
-				t.LastRollback = r
-			}
-			return false
-		}
-		if t.LastAttempt == nil && r.Status != trigger.OutcomeSkipped {
-			t.LastAttempt = r
-		}
-		if t.LastSuccess == nil && r.Status == trigger.OutcomeDeployed {
-			t.LastSuccess = r
-		}
-		return t.LastAttempt != nil && t.LastSuccess != nil
+// Tailer is an optional interface a History may implement to read its
+// HistoryTail in one pass (FileHistory reads its file backwards once).
+// Tail uses it when present.
+type Tailer interface {
+	Tail(ctx context.Context) (HistoryTail, error)
+}
+
+// Tail returns the end of h that Run and Status need: with Tailer when h has
+// it, otherwise with four short Lists.
+func Tail(ctx context.Context, h History) (HistoryTail, error) {
+	if t, ok := h.(Tailer); ok {
+		return t.Tail(ctx)
 	}
-	if h.path == "" {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for i := len(h.mem) - 1; i >= 0; i-- {
-			r := h.mem[i]
-			if done(&r) {
-				break
-			}
+	var t HistoryTail
+	no, yes := false, true
+	first := func(f HistoryFilter) (*Record, error) {
+		f.Limit = 1
+		p, err := h.List(ctx, f)
+		if err != nil {
+			return nil, err
 		}
-		return t, nil
-	}
-	f, err := os.Open(h.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return t, nil
-	}
-	if err != nil {
-		return t, fmt.Errorf("retrain: history: %w", err)
-	}
-	defer f.Close()
-	err = scanBackwards(f, func(line []byte) bool {
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil || r.RetrainID == "" || r.Status == "" {
-			t.Corrupt++
-			return false
+		t.Damaged = max(t.Damaged, p.Damaged)
+		t.Unrecorded = max(t.Unrecorded, p.Unrecorded)
+		if len(p.Records) == 0 {
+			return nil, nil
 		}
-		return done(&r)
-	})
-	if err != nil {
-		return t, fmt.Errorf("retrain: history: %w", err)
+		return &p.Records[0], nil
+	}
+	var err error
+	if t.Last, err = first(HistoryFilter{}); err != nil || t.Last == nil {
+		return t, err
+	}
+	if t.LastSuccess, err = first(HistoryFilter{Outcomes: []trigger.Outcome{trigger.OutcomeDeployed}, Manual: &no}); err != nil {
+		return t, err
+	}
+	attempts := []trigger.Outcome{trigger.OutcomeFailed, trigger.OutcomeRejected, trigger.OutcomeDeployed, trigger.OutcomeRolledBack}
+	if t.LastAttempt, err = first(HistoryFilter{Outcomes: attempts, Manual: &no}); err != nil {
+		return t, err
+	}
+	f := HistoryFilter{Manual: &yes}
+	if t.LastSuccess != nil {
+		f.Since = t.LastSuccess.Timestamp
+	}
+	if t.LastRollback, err = first(f); err != nil {
+		return t, err
 	}
 	return t, nil
 }
 
-// maxHistoryLine bounds one history line; longer lines are skipped.
-const maxHistoryLine = jsonl.DefaultMaxRecord
+// tailer accumulates a HistoryTail from records met newest first; add
+// reports when nothing older can change it.
+type tailer struct{ t HistoryTail }
 
-// scanBackwards calls fn with each complete non-blank line of f, last line
-// first, until fn returns true or the start of the file is reached. A final
-// line without its newline (a torn append) is passed too: fn rejects it if it
-// does not parse. Lines over maxHistoryLine are skipped.
-func scanBackwards(f *os.File, fn func(line []byte) bool) error {
-	fi, err := f.Stat()
-	if err != nil {
+func (tl *tailer) add(r *Record) (done bool) {
+	t := &tl.t
+	if t.Last == nil {
+		t.Last = r
+	}
+	if r.Manual {
+		// A manual rollback trained nothing: not an attempt for the
+		// trigger (see Retrainer.Rollback).
+		if t.LastRollback == nil && t.LastSuccess == nil {
+			t.LastRollback = r
+		}
+		return false
+	}
+	if t.LastAttempt == nil && r.Status != trigger.OutcomeSkipped {
+		t.LastAttempt = r
+	}
+	if t.LastSuccess == nil && r.Status == trigger.OutcomeDeployed {
+		t.LastSuccess = r
+	}
+	return t.LastAttempt != nil && t.LastSuccess != nil
+}
+
+// MemHistory is a History in memory, for tests and for a Retrainer without a
+// history file (Config.HistoryPath empty). It is safe for concurrent use.
+type MemHistory struct {
+	mu   sync.Mutex
+	recs []Record
+}
+
+var (
+	_ History = (*MemHistory)(nil)
+	_ Tailer  = (*MemHistory)(nil)
+)
+
+// NewMemHistory returns an empty MemHistory.
+func NewMemHistory() *MemHistory { return &MemHistory{} }
+
+// Append adds a copy of rec.
+func (h *MemHistory) Append(ctx context.Context, rec Record) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	const chunk = 64 << 10
-	end := fi.Size()
-	var carry []byte // the start of a line whose beginning is in an earlier chunk
-	for end > 0 {
-		start := max(0, end-chunk)
-		buf := make([]byte, end-start, int(end-start)+len(carry))
-		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
-			return err
-		}
-		buf = append(buf, carry...)
-		for {
-			i := bytes.LastIndexByte(buf, '\n')
-			if i < 0 {
-				break
-			}
-			line := bytes.TrimSpace(buf[i+1:])
-			if len(line) > 0 && len(line) <= maxHistoryLine && fn(line) {
-				return nil
-			}
-			buf = buf[:i]
-		}
-		if len(buf) > maxHistoryLine {
-			buf = buf[:0] // skip an over-long line without holding it
-		}
-		carry = buf
-		end = start
-	}
-	if line := bytes.TrimSpace(carry); len(line) > 0 && len(line) <= maxHistoryLine {
-		fn(line)
-	}
+	h.mu.Lock()
+	h.recs = append(h.recs, *rec.clone())
+	h.mu.Unlock()
 	return nil
+}
+
+// List returns copies of the matching records, newest first.
+func (h *MemHistory) List(ctx context.Context, f HistoryFilter) (HistoryPage, error) {
+	if err := ctx.Err(); err != nil {
+		return HistoryPage{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var p HistoryPage
+	for i := len(h.recs) - 1; i >= 0 && (f.Limit <= 0 || len(p.Records) < f.Limit); i-- {
+		if f.Match(&h.recs[i]) {
+			p.Records = append(p.Records, *h.recs[i].clone())
+		}
+	}
+	return p, nil
+}
+
+// Tail reads the tail in one pass.
+func (h *MemHistory) Tail(ctx context.Context) (HistoryTail, error) {
+	if err := ctx.Err(); err != nil {
+		return HistoryTail{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var tl tailer
+	for i := len(h.recs) - 1; i >= 0; i-- {
+		if tl.add(h.recs[i].clone()) {
+			break
+		}
+	}
+	return tl.t, nil
+}
+
+// unrecordedRun is a run whose record the History refused.
+type unrecordedRun struct {
+	rec Record
+	err error
+}
+
+// History returns the History the Retrainer writes to, for readers (a
+// history page, a monitor).
+func (r *Retrainer) History() History { return r.hist }
+
+// record appends rec to the history. A failure is logged, not returned (the
+// run's outcome stands), and the record is remembered so that Status still
+// shows the run (the History may also keep it aside; see FileHistory).
+func (r *Retrainer) record(ctx context.Context, rec *Record, log *slog.Logger) {
+	err := r.hist.Append(ctx, *rec)
+	r.unrecMu.Lock()
+	defer r.unrecMu.Unlock()
+	if err != nil {
+		log.Error("writing the history line failed", "err", err.Error())
+		r.unrecorded = &unrecordedRun{rec: *rec.clone(), err: err}
+		return
+	}
+	r.unrecorded = nil
+}
+
+// lastUnrecorded returns the last run this Retrainer could not record, if
+// no record was appended since.
+func (r *Retrainer) lastUnrecorded() *unrecordedRun {
+	r.unrecMu.Lock()
+	defer r.unrecMu.Unlock()
+	return r.unrecorded
 }

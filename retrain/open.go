@@ -43,7 +43,10 @@ type Options struct {
 	Notifier        Notifier
 	// Locker keeps runs from overlapping (nil = a FileLocker on
 	// ROOT/data/logs/retrain.lock).
-	Locker        Locker
+	Locker Locker
+	// History keeps the run records (nil = a FileHistory on
+	// ROOT/data/logs/retrain_history.jsonl).
+	History       History
 	NotifyTimeout time.Duration
 	SignalWindow  time.Duration
 	SignalWindows int
@@ -126,6 +129,7 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 		TrainerConfig:   tcfg,
 		HistoryPath:     filepath.Join(logs, "retrain_history.jsonl"),
 		Locker:          o.Locker,
+		History:         o.History,
 		LockPath:        filepath.Join(logs, "retrain.lock"),
 		CronStatusPath:  filepath.Join(logs, "cron_status.json"),
 		SignalWindow:    o.SignalWindow,

@@ -16,7 +16,10 @@ import (
 // returns ErrBusy at once.
 type Retrainer struct {
 	cfg  Config
-	hist *history
+	hist History
+
+	unrecMu    sync.Mutex
+	unrecorded *unrecordedRun // the last run whose Append failed, until one succeeds
 
 	running sync.Mutex     // held for the length of a Run
 	wg      sync.WaitGroup // notifier goroutines still running
@@ -63,7 +66,14 @@ func New(cfg Config) (*Retrainer, error) {
 	if cfg.Locker == nil && cfg.LockPath != "" {
 		cfg.Locker = NewFileLocker(cfg.LockPath)
 	}
-	return &Retrainer{cfg: cfg, hist: &history{path: cfg.HistoryPath}}, nil
+	if cfg.History == nil {
+		if cfg.HistoryPath != "" {
+			cfg.History = NewFileHistory(cfg.HistoryPath)
+		} else {
+			cfg.History = NewMemHistory()
+		}
+	}
+	return &Retrainer{cfg: cfg, hist: cfg.History}, nil
 }
 
 // Close waits (at most Config.NotifyTimeout) for notifications still in

@@ -129,7 +129,7 @@ func (run *run) reap(ctx context.Context, dead *Holder) {
 	if !dead.Started.IsZero() {
 		rec.DurationSeconds = rec.Timestamp.Sub(dead.Started).Seconds()
 	}
-	if err := r.hist.append(rec); err != nil {
+	if err := r.hist.Append(ctx, rec); err != nil {
 		run.warn("recording the dead run: " + err.Error())
 	}
 	for _, s := range []any{r.cfg.Data, r.cfg.Models} {
@@ -139,8 +139,8 @@ func (run *run) reap(ctx context.Context, dead *Holder) {
 			}
 		}
 	}
-	if r.cfg.HistoryPath != "" {
-		d := filepath.Dir(r.cfg.HistoryPath)
+	if fh, ok := r.cfg.History.(*FileHistory); ok {
+		d := filepath.Dir(fh.Path())
 		if n, err := reapTemps(d); n > 0 || err != nil {
 			run.log.Info("removed temp files", "dir", d, "n", n, "err", err)
 		}
@@ -268,9 +268,9 @@ func safeDecode(t Trainer, body io.Reader) (c Classifier, err error) {
 }
 
 // gather builds the trigger's State.
-func (r *Retrainer) gather(ctx context.Context, now time.Time, force bool, dep *deployedModel) (trigger.State, historyTail, []string, error) {
+func (r *Retrainer) gather(ctx context.Context, now time.Time, force bool, dep *deployedModel) (trigger.State, HistoryTail, []string, error) {
 	var warns []string
-	tail, err := r.hist.tail()
+	tail, err := Tail(ctx, r.hist)
 	if err != nil {
 		return trigger.State{}, tail, nil, err
 	}
@@ -457,8 +457,10 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 			fmt.Sprintf("load it back from the store and check %d canary utterances; roll back to %s if one fails", len(cfg.Canaries), orNone(dep.version)),
 			fmt.Sprintf("commit the data watermark (%d samples become old)", snap.Mark.Count),
 		)
-		if cfg.HistoryPath != "" {
-			run.plan = append(run.plan, "append the run's record to "+cfg.HistoryPath)
+		if fh, ok := cfg.History.(*FileHistory); ok {
+			run.plan = append(run.plan, "append the run's record to "+fh.Path())
+		} else {
+			run.plan = append(run.plan, "append the run's record to the history")
 		}
 		return run.finish(ctx, trigger.OutcomeDeployed, "gate passed", "")
 	}
@@ -755,9 +757,7 @@ func (run *run) finish(ctx context.Context, outcome trigger.Outcome, reason, eve
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if !run.opts.DryRun {
-		if err := r.hist.append(*rec); err != nil {
-			run.log.Error("writing the history line failed", "err", err.Error())
-		}
+		r.record(fctx, rec, run.log)
 		lvl := slog.LevelInfo
 		if outcome == trigger.OutcomeFailed {
 			lvl = slog.LevelError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -22,7 +23,8 @@ type Status struct {
 	Age         time.Duration `json:"age_ns,omitempty"`
 	// LastAttempt is the last run that trained (any outcome but skipped, a
 	// manual rollback excluded);
-	// LastRun the last run of any outcome.
+	// LastRun the last run of any outcome, also one whose record could not
+	// be written to the history (Problems then says so).
 	LastAttempt *Record `json:"last_attempt,omitempty"`
 	LastRun     *Record `json:"last_run,omitempty"`
 	// LastRollback is the last manual rollback (Retrainer.Rollback) since
@@ -155,8 +157,17 @@ func (r *Retrainer) Status(ctx context.Context) (Status, error) {
 			s.Decision = &d
 		}
 	}
-	s.LastSuccess, s.LastAttempt, s.LastRun, s.HistoryCorrupt = tail.LastSuccess, tail.LastAttempt, tail.Last, tail.Corrupt
+	s.LastSuccess, s.LastAttempt, s.LastRun, s.HistoryCorrupt = tail.LastSuccess, tail.LastAttempt, tail.Last, tail.Damaged
 	s.LastRollback = tail.LastRollback
+	if tail.Unrecorded > 0 {
+		s.Problems = append(s.Problems, fmt.Sprintf("history: the last %d run(s) could not be appended to the history (disk full?); "+
+			"they are kept aside and written by the next run that can", tail.Unrecorded))
+	}
+	if u := r.lastUnrecorded(); u != nil && (s.LastRun == nil || s.LastRun.RetrainID != u.rec.RetrainID && !u.rec.Timestamp.Before(s.LastRun.Timestamp)) {
+		rec := u.rec
+		s.LastRun = &rec
+		problem("history: run "+rec.RetrainID+" could not be recorded", u.err)
+	}
 	if s.LastSuccess != nil {
 		s.Age = now.Sub(s.LastSuccess.Timestamp)
 	} else if !st.LastSuccess.IsZero() {
