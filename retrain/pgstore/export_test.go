@@ -1,0 +1,19 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DropSchema removes the DB's schema and everything in it (tests only).
+func (db *DB) DropSchema(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{db.schema}.Sanitize()+" CASCADE")
+	return err
+}
+
+// Exec runs sql on the DB (tests only: to damage data behind the store's back).
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) error {
+	_, err := db.pool.Exec(ctx, sql, args...)
+	return err
+}
