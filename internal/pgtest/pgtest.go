@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -37,7 +36,8 @@ type Cluster struct {
 	Dir  string
 	Port int
 	bin  string
-	cred *syscall.Credential
+	uid  int // run the binaries as this user (-1: as ourselves)
+	gid  int
 }
 
 // Bin returns the directory of the newest installed PostgreSQL server
@@ -67,7 +67,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{bin: bin}
+	c := &Cluster{bin: bin, uid: -1, gid: -1}
 	dir, err := os.MkdirTemp("", "moodfood-pg-")
 	if err != nil {
 		return nil, err
@@ -79,10 +79,9 @@ func Start() (*Cluster, error) {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("pgtest: running as root and no postgres user: %w", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
+		c.uid, _ = strconv.Atoi(u.Uid)
+		c.gid, _ = strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, c.uid, c.gid); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -132,8 +131,8 @@ func (c *Cluster) start() error {
 func (c *Cluster) run(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
 	cmd.Dir = c.Dir
-	if c.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	if c.uid >= 0 {
+		runAs(cmd, c.uid, c.gid)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
