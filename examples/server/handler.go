@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"moodfood/backup"
@@ -56,10 +57,6 @@ func (h *handler) classify(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req) {
 		return
 	}
-	if req.Text == "" {
-		writeError(w, http.StatusBadRequest, "text is required")
-		return
-	}
 	a, err := h.s.Classify(r.Context(), serve.Request{Text: req.Text, SessionID: req.SessionID, QueryID: req.QueryID})
 	if err != nil {
 		writeServeError(w, err)
@@ -84,13 +81,20 @@ func (h *handler) feedback(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// healthz answers 200 {"status": "ok", "model_version": V} while a model
+// serves, 200 {"status": "degraded", "model_version": V, "reason": ...} when
+// it is an older version because the deployed one could not be loaded at
+// start, and 503 {"status": "no_model"} before any model is loaded.
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
-	v := h.s.Stats().Deployed
-	if v == "" {
+	st := h.s.Stats()
+	switch {
+	case st.Deployed == "":
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no_model"})
-		return
+	case st.Degraded != "":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "model_version": string(st.Deployed), "reason": st.Degraded})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model_version": string(st.Deployed)})
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model_version": string(v)})
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
@@ -162,12 +166,22 @@ func (h *handler) stopShadow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// decode reads a JSON body of at most maxBody bytes into v, answering 400
-// or 413 itself when it cannot.
+// decode reads a body of at most maxBody bytes holding exactly one JSON
+// object (nothing but white space after it) into v, answering 400 or 413
+// itself when it cannot.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+			if _, ok := errors.AsType[*http.MaxBytesError](terr); ok {
+				err = terr
+			}
+		}
+	}
+	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
 			return false
@@ -191,6 +205,8 @@ func writeServeError(w http.ResponseWriter, err error) {
 		code = http.StatusNotFound
 	case errors.Is(err, serve.ErrCanaryRunning), errors.Is(err, serve.ErrSameVersion):
 		code = http.StatusConflict
+	case errors.Is(err, serve.ErrTextTooLong):
+		code = http.StatusRequestEntityTooLarge
 	case errors.Is(err, serve.ErrRefused):
 		code = http.StatusUnprocessableEntity
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"moodfood/backup"
 	"moodfood/dataset"
@@ -120,6 +122,28 @@ func fallbackReason(confidence, margin, threshold, ambiguity float64) string {
 	return ""
 }
 
+// MaxTextBytes is the longest query text Classify accepts, in bytes. Intent
+// queries are a sentence or two; the bound keeps every answered query small
+// enough for the query log (a record of at most 64 KiB, even when every
+// byte of the text needs a 6-byte JSON escape), so that no query is answered
+// and then silently not logged.
+const MaxTextBytes = 8 << 10
+
+// checkText refuses a text the query log could not hold or that holds
+// nothing to classify: no letter, digit, punctuation or symbol, only
+// spaces and invisible format characters such as U+200B.
+func checkText(text string) error {
+	if len(text) > MaxTextBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTextTooLong, len(text), MaxTextBytes)
+	}
+	if !strings.ContainsFunc(text, func(r rune) bool {
+		return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
+	}) {
+		return ErrEmptyText
+	}
+	return nil
+}
+
 // Classify answers one query. The deployed model (or, for a query in the
 // canary arm, the canary) predicts; when its confidence is below
 // Options.Threshold or its margin below Options.Ambiguity the LLM is asked
@@ -129,16 +153,18 @@ func fallbackReason(confidence, margin, threshold, ambiguity float64) string {
 // too. Every answered query is counted and logged through the QueryLogger;
 // a logging failure is counted and logged (rate-limited), never returned.
 //
-// Classify returns ErrClosed after Close, ErrEmptyText for an empty
-// Request.Text (which the query log refuses), ErrNoModel while no model is
+// Classify returns ErrClosed after Close, ErrEmptyText for a Request.Text
+// with nothing visible in it, ErrTextTooLong for one over MaxTextBytes
+// (both refused before the model or the LLM sees them, neither counted nor
+// logged), ErrNoModel while no model is
 // loaded, and ctx's error when ctx is done before the query is answered
 // (the query is then neither counted nor logged).
 func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	if s.closed.Load() {
 		return Answer{}, ErrClosed
 	}
-	if req.Text == "" {
-		return Answer{}, ErrEmptyText
+	if err := checkText(req.Text); err != nil {
+		return Answer{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		s.canceled.Add(1)

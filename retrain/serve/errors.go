@@ -29,9 +29,13 @@ var (
 	ErrSameVersion = errors.New("serve: version is already deployed")
 	// ErrFraction is returned for a canary fraction outside [0, 1].
 	ErrFraction = errors.New("serve: canary fraction must be in [0, 1]")
-	// ErrEmptyText is returned by Classify for an empty text, which the
-	// query log cannot hold.
-	ErrEmptyText = errors.New("serve: empty text")
+	// ErrEmptyText is returned by Classify for a text with nothing to
+	// classify: empty, or only spaces and invisible characters (zero-width
+	// spaces, joiners, byte-order marks).
+	ErrEmptyText = errors.New("serve: empty text (nothing but spaces or invisible characters)")
+	// ErrTextTooLong is returned by Classify for a text longer than
+	// MaxTextBytes, which the query log could not be sure to hold.
+	ErrTextTooLong = errors.New("serve: text too long")
 	// ErrNoQueryID is returned by Feedback for an empty query id.
 	ErrNoQueryID = errors.New("serve: empty query id")
 )

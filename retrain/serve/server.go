@@ -42,6 +42,7 @@ type Server struct {
 	retry    bool // the last reload failed transiently: retry at next poll
 	report   WatchdogReport
 	lastWarn time.Time // last transient-failure warning
+	degraded string    // why the serving version is not the deployed one; "" when it is
 
 	reloads     atomic.Int64
 	nrefused    atomic.Int64
@@ -84,9 +85,14 @@ type refusal struct {
 
 // Open returns a Server for src, loading the deployed version first. When
 // nothing is deployed yet (backup.ErrNoCurrent) the Server starts without a
-// model: Classify returns ErrNoModel until a deploy is picked up. Any other
-// failure to load the deployed version is returned (wrapping ErrRefused for
-// a version that cannot be loaded). ctx bounds that first load only. Unless
+// model: Classify returns ErrNoModel until a deploy is picked up. When the
+// deployed version cannot be loaded (corrupt, missing, not decodable) and
+// src is a RollbackTargeter (backup.FileStore is), the Server starts
+// serving the version src names as the rollback target (the newest older
+// version that verifies), and reports itself degraded (Stats.Degraded)
+// until a loadable version is deployed; the store's pointer is not changed.
+// Any other failure to load the deployed version is returned (wrapping
+// ErrRefused for a version that cannot be loaded). ctx bounds that first load only. Unless
 // Options.PollInterval is negative, Open starts one goroutine that polls
 // src.Stamp and runs the watchdog; Close stops it.
 func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
@@ -111,7 +117,9 @@ func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 	}
 	s.recent.init(o.FeedbackWindow)
 	if err := s.Reload(ctx); err != nil && !errors.Is(err, backup.ErrNoCurrent) {
-		return nil, err
+		if !errors.Is(err, ErrRefused) || !s.fallBack(ctx, err) {
+			return nil, err
+		}
 	}
 	if o.PollInterval > 0 {
 		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -120,6 +128,40 @@ func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 		go s.loop(lctx)
 	}
 	return s, nil
+}
+
+// RollbackTargeter is an optional interface of a Source: the version to
+// serve when the deployed one cannot be loaded. *backup.FileStore
+// implements it (the newest version older than the deployed one that passes
+// Verify).
+type RollbackTargeter interface {
+	RollbackTarget(ctx context.Context) (backup.Version, error)
+}
+
+// fallBack loads and serves the source's rollback target after the
+// deployed version was refused at Open (refusal), and reports whether it
+// could.
+func (s *Server) fallBack(ctx context.Context, refusal error) bool {
+	rt, ok := s.src.(RollbackTargeter)
+	if !ok {
+		return false
+	}
+	v, err := rt.RollbackTarget(ctx)
+	if err != nil {
+		s.log.Warn("serve: no intact older version to serve instead", "err", err.Error())
+		return false
+	}
+	l, err := s.load(ctx, v)
+	if err != nil {
+		s.log.Warn("serve: the older version cannot be loaded either", "version", string(v), "err", err.Error())
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.install(l, false)
+	s.degraded = fmt.Sprintf("the deployed version cannot be loaded (%v); serving %s, the newest intact older version", refusal, v)
+	s.log.Error("serve: degraded: serving an older version", "serving", string(v), "err", refusal.Error())
+	return true
 }
 
 // Close stops the poll loop and waits for it to return. It does not wait
@@ -323,6 +365,7 @@ func (s *Server) install(l *loaded, watch bool) {
 		s.reloads.Add(1)
 	}
 	s.cur.Store(l)
+	s.degraded = "" // fallBack sets it again after installing its version
 	if c := s.canary.Load(); c != nil && c.model.version == l.version {
 		s.canary.Store(nil) // deployed by someone else: the canary is over
 		s.log.Info("serve: canary version deployed; canary ended", "version", string(l.version))

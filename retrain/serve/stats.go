@@ -53,6 +53,10 @@ type Stats struct {
 	// DeployedSince when it started serving here.
 	Deployed      backup.Version `json:"deployed"`
 	DeployedSince time.Time      `json:"deployed_since,omitzero"`
+	// Degraded is set when the version serving is not the store's deployed
+	// one, because that one could not be loaded at Open (see Open); it says
+	// why. It clears when a deployed version loads.
+	Degraded string `json:"degraded,omitempty"`
 	// Queries answered, all versions together.
 	Queries int64 `json:"queries"`
 	// Reloads counts swaps from one serving model to another (hot reloads,
@@ -105,6 +109,7 @@ func (s *Server) Stats() Stats {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st.Degraded = s.degraded
 	for v, c := range s.versions {
 		st.Versions = append(st.Versions, VersionStats{Version: v, Counts: c.snapshot()})
 	}
