@@ -288,8 +288,13 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 	r.h.Write(p[:n])
 	r.n += int64(n)
 	if err == io.EOF {
-		if r.n != r.want.Size || hex.EncodeToString(r.h.Sum(nil)) != r.want.SHA256 {
-			return n, fmt.Errorf("%w: %s: %s changed while read", ErrCorrupt, r.v, bodyName)
+		if r.n != r.want.Size {
+			return n, fmt.Errorf("%w: %s: %s has %d bytes, manifest says %d (damaged on disk, or changed while read)",
+				ErrCorrupt, r.v, bodyName, r.n, r.want.Size)
+		}
+		if got := hex.EncodeToString(r.h.Sum(nil)); got != r.want.SHA256 {
+			return n, fmt.Errorf("%w: %s: %s has sha256 %s, manifest says %s (damaged on disk)",
+				ErrCorrupt, r.v, bodyName, got, r.want.SHA256)
 		}
 	}
 	return n, err
