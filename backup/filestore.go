@@ -136,8 +136,15 @@ func openFileStore(dir string, opts *FileStoreOptions, hooks *testHooks) (*FileS
 }
 
 // maintain reaps and imports a legacy directory if no one else is busy.
+// On a store it may not write (a read-only mount, a directory of another
+// user) there is nothing to maintain: the store opens for reading, and the
+// writing methods fail with the filesystem's error.
 func (s *FileStore) maintain(ctx context.Context) error {
 	unlock, ok, err := s.tryLockExclusive()
+	if errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err) {
+		s.log.Debug("backup: store not writable; opened for reading only", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

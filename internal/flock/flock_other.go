@@ -17,3 +17,7 @@ func Block(f *os.File, exclusive bool) error { return ErrUnsupported }
 
 // Release returns ErrUnsupported on this platform.
 func Release(f *os.File) error { return ErrUnsupported }
+
+// IsReadOnlyFS reports whether err says the file system is read-only; this
+// platform has no distinct error for it.
+func IsReadOnlyFS(err error) bool { return false }

@@ -60,3 +60,7 @@ func Release(f *os.File) error {
 	}
 	return nil
 }
+
+// IsReadOnlyFS reports whether err says the file system is mounted
+// read-only (EROFS).
+func IsReadOnlyFS(err error) bool { return errors.Is(err, unix.EROFS) }
