@@ -343,6 +343,7 @@ func TestMonitorStates(t *testing.T) {
 	env, _ := fakeEnv(t)
 	cronjob(t, env, "monitor", "--root", root).want(t, monWarning, "monitor with nothing")
 	cronjob(t, env, "setup", "--root", root, "--schedule", "0 3 * * *").want(t, exitOK, "setup")
+	deployFake(t, root) // the heartbeats below speak of a deployed model
 	code := func(c int) *int { return &c }
 	host, _ := os.Hostname()
 	now := time.Now()

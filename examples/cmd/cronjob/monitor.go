@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"moodfood/backup"
 	"moodfood/internal/procstat"
+	"moodfood/retrain"
+	"moodfood/trigger"
 )
 
 // Monitoring-plugin exit codes (Nagios, Icinga, Sensu...).
@@ -22,10 +25,8 @@ const (
 	monOK       = 0
 	monWarning  = 1
 	monCritical = 2
+	monUnknown  = 3
 )
-
-// monStatus names the monitoring-plugin exit codes.
-var monStatus = [...]string{"OK", "WARNING", "CRITICAL"}
 
 // historyName is the run history under ROOT/data/logs (DESIGN.md §2).
 const historyName = "retrain_history.jsonl"
@@ -54,6 +55,12 @@ func (h historyLine) time() time.Time {
 		return t
 	}
 	return time.Time{}
+}
+
+// record is the part of a retrain.Record that CheckHealth reads.
+func (h historyLine) record() retrain.Record {
+	return retrain.Record{RetrainID: h.RetrainID, Timestamp: h.time(), Status: trigger.Outcome(h.Status),
+		Manual: h.Manual, Error: h.Error}
 }
 
 // readHistoryTail returns up to n of the last well-formed lines of the
@@ -102,11 +109,13 @@ func readHistoryTail(root string, n int) (lines []historyLine, damaged int, err 
 	return lines, damaged, nil
 }
 
-// monitorInput is everything evaluate looks at; monitor fills it from disk
-// and the crontab, tests craft it.
+// monitorInput is what monitor gathers from disk and the crontab; tests
+// craft it. evaluate hands it to retrain.CheckHealth.
 type monitorInput struct {
 	Now   time.Time
 	Grace time.Duration
+	// RootErr is set when the root cannot be read.
+	RootErr error
 	// Heartbeat is nil when HeartbeatErr is set; HeartbeatErr matches
 	// fs.ErrNotExist when there is no heartbeat yet.
 	Heartbeat    *heartbeat
@@ -116,6 +125,8 @@ type monitorInput struct {
 	Schedule   *schedule
 	CrontabErr error
 	History    []historyLine // oldest first
+	// Deployed is the check of the deployed model; nil: not checked.
+	Deployed *retrain.DeployedCheck
 	// Alive reports whether a process of this host is alive; nil: unknown.
 	Alive func(pid int) bool
 	Host  string
@@ -131,128 +142,59 @@ type verdict struct {
 // String renders the line a monitoring system shows:
 // "RETRAIN OK - last run 2h ago deployed model_backup_... | age=7200s;...".
 func (v verdict) String() string {
-	s := "RETRAIN " + monStatus[v.Code] + " - " + v.Summary
+	s := "RETRAIN " + retrain.HealthLevel(v.Code).String() + " - " + v.Summary
 	if v.Perf != "" {
 		s += " | " + v.Perf
 	}
 	return s
 }
 
-// evaluate decides healthy (OK), late (WARNING) or failing (CRITICAL):
-//
-//   - CRITICAL: the heartbeat is unreadable; the last run failed (heartbeat
-//     exit code 1, or the newest history line "failed"); a run still marked
-//     running past its deadline, or whose process on this host is gone.
-//   - WARNING: no crontab entry for the root (nothing will run); no heartbeat
-//     yet; the next scheduled run after the last heartbeat's start is more
-//     than Grace in the past (late).
-//   - OK otherwise. A rejected candidate or a run that found the lock busy is
-//     a normal outcome, not a failure; a manual rollback (a history line
-//     with manual: true) is skipped when counting consecutive failures.
+// evaluate judges in with retrain.CheckHealth (which documents the rules)
+// and renders the verdict with its performance data.
 func evaluate(in monitorInput) verdict {
-	code := monOK
-	var msgs []string
-	raise := func(c int, msg string) {
-		if c > code {
-			code = c
-			msgs = append([]string{msg}, msgs...) // the worst first
-			return
-		}
-		msgs = append(msgs, msg)
+	hin := retrain.HealthInput{
+		Now: in.Now, Grace: in.Grace, RootErr: in.RootErr,
+		Heartbeat: in.Heartbeat, HeartbeatErr: in.HeartbeatErr,
+		ScheduleErr: in.CrontabErr, Deployed: in.Deployed,
+		Alive: in.Alive, Host: in.Host,
 	}
-	fails := 0
-	for i := len(in.History) - 1; i >= 0; i-- {
-		h := in.History[i]
-		if h.Manual {
-			continue // a manual rollback neither fails nor ends a run of failures
-		}
-		if h.Status != "failed" {
-			break
-		}
-		fails++
+	if in.Schedule != nil {
+		hin.NextRun = in.Schedule.next
 	}
+	for _, h := range in.History {
+		hin.History = append(hin.History, h.record())
+	}
+	h := retrain.CheckHealth(hin)
 	var perf []string
-	hb := in.Heartbeat
-	switch {
-	case in.HeartbeatErr != nil && errors.Is(in.HeartbeatErr, fs.ErrNotExist):
-		raise(monWarning, "no heartbeat yet (never ran)")
-	case in.HeartbeatErr != nil:
-		raise(monCritical, "heartbeat unreadable: "+in.HeartbeatErr.Error())
-	default:
-		last := hb.Started
-		if !hb.Finished.IsZero() {
-			last = hb.Finished
-		}
-		age := max(in.Now.Sub(last), 0)
-		perf = append(perf, fmt.Sprintf("age=%ds", int64(age/time.Second)))
-		switch hb.State {
-		case stateRunning:
-			dead := hb.Host == in.Host && in.Alive != nil && !in.Alive(hb.PID)
-			switch {
-			case dead:
-				raise(monCritical, fmt.Sprintf("run started %s ago (pid %d) died without finishing", ago(in.Now.Sub(hb.Started)), hb.PID))
-			case !hb.Deadline.IsZero() && in.Now.After(hb.Deadline.Add(time.Minute)):
-				raise(monCritical, fmt.Sprintf("run started %s ago (pid %d on %s) is past its deadline", ago(in.Now.Sub(hb.Started)), hb.PID, hb.Host))
-			default:
-				raise(monOK, fmt.Sprintf("run in progress for %s", ago(in.Now.Sub(hb.Started))))
-			}
-		default:
-			desc := "last run " + ago(age) + " ago " + hb.Outcome
-			if hb.Result != nil && hb.Result.Version != "" && hb.Outcome == "deployed" {
-				desc += " " + hb.Result.Version
-			}
-			if hb.ExitCode != nil && *hb.ExitCode == exitFailed {
-				if hb.Error != "" {
-					desc += ": " + hb.Error
-				}
-				raise(monCritical, desc)
-			} else {
-				raise(monOK, desc)
-			}
-		}
+	if h.HaveAge {
+		perf = append(perf, fmt.Sprintf("age=%ds", int64(h.Age/time.Second)))
 	}
-	if fails > 0 && code < monCritical {
-		raise(monCritical, fmt.Sprintf("%d consecutive failed run(s) in the history", fails))
-	} else if fails > 1 {
-		msgs = append(msgs, fmt.Sprintf("%d consecutive failures", fails))
-	}
-	switch {
-	case in.CrontabErr != nil:
-		raise(monWarning, "crontab unreadable: "+in.CrontabErr.Error())
-	case in.Schedule == nil:
-		raise(monWarning, "no crontab entry for this root")
-	case hb != nil:
-		due := in.Schedule.next(hb.Started.In(in.Now.Location()))
-		if !due.IsZero() && in.Now.After(due.Add(in.Grace)) {
-			raise(monWarning, fmt.Sprintf("late: a run was due %s ago (%s), grace %s", ago(in.Now.Sub(due)), due.Format("2006-01-02 15:04 MST"), in.Grace))
-		} else if n := in.Schedule.next(in.Now); !n.IsZero() {
-			msgs = append(msgs, "next run in "+ago(n.Sub(in.Now)))
-		}
-	}
-	perf = append(perf, fmt.Sprintf("failures=%d", fails))
-	return verdict{Code: code, Summary: strings.Join(msgs, "; "), Perf: strings.Join(perf, " ")}
+	perf = append(perf, fmt.Sprintf("failures=%d", h.Failures))
+	return verdict{Code: int(h.Level), Summary: h.Summary(), Perf: strings.Join(perf, " ")}
 }
 
-// ago renders a duration coarsely: 45s, 12m, 5h, 3d.
-func ago(d time.Duration) string {
-	d = max(d, 0)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+// checkDeployed verifies the deployed model of root (checksums of its
+// files), without creating the model store when there is none.
+func checkDeployed(ctx context.Context, root string) *retrain.DeployedCheck {
+	dir := filepath.Join(root, "models")
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return &retrain.DeployedCheck{Err: backup.ErrNoCurrent}
 	}
+	s, err := backup.OpenFileStore(dir, nil)
+	if err != nil {
+		return &retrain.DeployedCheck{Err: err}
+	}
+	defer s.Close()
+	c := retrain.VerifyDeployed(ctx, s)
+	return &c
 }
 
 // cmdMonitor implements "cronjob monitor [--grace 6h]".
 func cmdMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("monitor", stderr, "monitor [--root DIR] [--grace 6h]",
 		"Checks the heartbeat against the installed schedule, the crontab entry and the\n"+
-			"last runs; prints one line and exits 0 OK, 1 WARNING (late), 2 CRITICAL (failing).")
+			"last runs, and verifies the deployed model; prints one line and exits 0 OK,\n"+
+			"1 WARNING (late), 2 CRITICAL (failing), 3 UNKNOWN (no such root).")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
 	grace := fl.Duration("grace", 6*time.Hour, "how long after a scheduled time a run may still be missing")
 	if code, ok := parseFlags(fl, args); !ok {
@@ -264,8 +206,18 @@ func cmdMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return monCritical
 	}
 	in := monitorInput{Now: time.Now(), Grace: *grace, Alive: procstat.Alive}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a directory", root)
+		}
+		in.RootErr = err
+		v := evaluate(in)
+		fmt.Fprintln(stdout, v.String())
+		return v.Code
+	}
 	in.Host, _ = os.Hostname()
 	in.Heartbeat, in.HeartbeatErr = readHeartbeat(root)
+	in.Deployed = checkDeployed(ctx, root)
 	if tab, err := newCrontab().read(ctx); err != nil {
 		in.CrontabErr = err
 	} else if line, ok := findEntry(tab, root); ok {

@@ -104,7 +104,7 @@ func (r *runner) start(ctx context.Context) {
 			return
 		}
 		s, _ := installedSchedule(ctx, r.root)
-		r.hb.setSchedule(s, time.Now())
+		setSchedule(r.hb, s, time.Now())
 		if err := writeHeartbeat(r.root, r.hb); err != nil {
 			fmt.Fprintln(r.stderr, "cronjob run: warning:", err)
 		}
@@ -125,8 +125,8 @@ func (r *runner) finish(ctx context.Context, code int, outcome string, res *resu
 	r.start(ctx) // a run that failed before its first event
 	s, _ := installedSchedule(context.WithoutCancel(ctx), r.root)
 	now := time.Now()
-	r.hb.setSchedule(s, now)
-	r.hb.finish(now, code, outcome, res, runErr)
+	setSchedule(r.hb, s, now)
+	finishHeartbeat(r.hb, now, code, outcome, res, runErr)
 	if err := writeHeartbeat(r.root, r.hb); err != nil {
 		fmt.Fprintln(r.stderr, "cronjob run: warning:", err)
 	}
@@ -294,7 +294,7 @@ func printStatus(w io.Writer, root string, st retrain.Status) {
 		row("deployed", "nothing")
 	}
 	recLine := func(rec *retrain.Record) string {
-		return fmt.Sprintf("%s (%s ago) %s", fmtTime(rec.Timestamp), ago(st.Now.Sub(rec.Timestamp)), rec.Summary())
+		return fmt.Sprintf("%s (%s ago) %s", fmtTime(rec.Timestamp), retrain.Ago(st.Now.Sub(rec.Timestamp)), rec.Summary())
 	}
 	if st.LastSuccess != nil {
 		row("last success", recLine(st.LastSuccess))
