@@ -46,7 +46,7 @@ func TestCheckHealth(t *testing.T) {
 			Deployed: &retrain.DeployedCheck{Version: "v1", Err: fmt.Errorf("%w: v1: model.bin damaged", backup.ErrCorrupt)}},
 			retrain.HealthCritical, "deployed model v1 does not verify"},
 		{"ManualRollbackIsNoAttempt", retrain.HealthInput{Heartbeat: finished("deployed", 0), NextRun: hourly,
-			History: []retrain.Record{rec(trigger.OutcomeFailed), rec(trigger.OutcomeDeployed), {Status: trigger.OutcomeRolledBack, Manual: true}},
+			History:  []retrain.Record{rec(trigger.OutcomeFailed), rec(trigger.OutcomeDeployed), {Status: trigger.OutcomeRolledBack, Manual: true}},
 			Deployed: deployed}, retrain.HealthOK, "last run"},
 		{"StagedIsFine", retrain.HealthInput{Heartbeat: finished("staged", 0), NextRun: hourly, Deployed: deployed},
 			retrain.HealthOK, "staged"},
