@@ -3,6 +3,7 @@ package dataset
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -517,6 +518,7 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 // returns false for the slow path.
 func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 	*x = Sample{}
+	haveLabels := false
 	s := jsonScan{b: line}
 	if !s.eat('{') || s.eat('}') {
 		return false
@@ -535,6 +537,7 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 			if x.Labels, ok = s.strings(x.Labels[:0:0], scratch); !ok {
 				return false
 			}
+			haveLabels = true
 		case "source":
 			if !s.strTo((*string)(&x.Source), scratch, string(SourceLLM), string(SourceFeedback),
 				string(SourceSeed), string(SourceHuman), string(SourceModel)) {
@@ -561,6 +564,9 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 		if !s.endLine() {
 			return false
 		}
+		if !haveLabels {
+			return false // decodeSample's slow path says why
+		}
 		if x.Labels == nil {
 			x.Labels = []string{}
 		}
@@ -568,13 +574,29 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 	}
 }
 
-// decodeSample decodes one sample line: the fast path, else encoding/json.
+// errNoLabels refuses a sample line without a "labels" key: a misspelled
+// key ("label") must not turn a sample silently into a "no intent" one.
+// "No intent" is written "labels": [].
+var errNoLabels = errors.New(`no "labels" list (write "labels": [] for no intent)`)
+
+// decodeSample decodes one sample line of a sample file: the fast path,
+// else encoding/json. A line without a "labels" list is refused
+// (errNoLabels).
 func decodeSample(line []byte, x *Sample, scratch *[]byte) error {
 	if utf8.Valid(line) && decodeSampleFast(line, x, scratch) {
 		return nil
 	}
 	*x = Sample{}
-	return json.Unmarshal(line, x)
+	var probe struct {
+		Labels json.RawMessage `json:"labels"`
+	}
+	if err := json.Unmarshal(line, x); err != nil {
+		return err
+	}
+	if json.Unmarshal(line, &probe) != nil || len(probe.Labels) == 0 || string(probe.Labels) == "null" {
+		return errNoLabels
+	}
+	return nil
 }
 
 // appendSample appends the encoding of x exactly as json.Marshal(x) writes

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"moodfood/internal/jsonl"
 )
 
 // Snapshot exports new good samples from the query log, then reads the base
@@ -74,7 +77,7 @@ func (s *FileStore) readSnapshot(ctx context.Context, snap *Snapshot, training i
 	if err != nil {
 		return err
 	}
-	snap.Corrupt += st.Bad
+	snap.addCorrupt(filepath.Base(s.basePath()), st)
 	if size > 0 {
 		// Presize from the file size (exported samples are ~170 bytes).
 		n := int(min(size/160, 1<<24))
@@ -92,7 +95,7 @@ func (s *FileStore) readSnapshot(ctx context.Context, snap *Snapshot, training i
 	if err != nil {
 		return err
 	}
-	snap.Corrupt += st.Bad
+	snap.addCorrupt(filepath.Base(s.trainingPath()), st)
 	snap.Mark = Mark{Offset: st.Offset, Count: len(snap.Old) + len(snap.New)}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -103,9 +106,20 @@ func (s *FileStore) readSnapshot(ctx context.Context, snap *Snapshot, training i
 	if err != nil {
 		return err
 	}
-	snap.Corrupt += st.Bad
+	snap.addCorrupt(filepath.Base(s.golden), st)
 	excludeGolden(snap)
 	return nil
+}
+
+// addCorrupt counts the damaged lines of one sample file in snap, naming
+// the first ones as file:line.
+func (snap *Snapshot) addCorrupt(name string, st jsonl.Stats) {
+	snap.Corrupt += st.Bad
+	for _, n := range st.BadLines {
+		if len(snap.CorruptAt) < jsonl.MaxBadLines {
+			snap.CorruptAt = append(snap.CorruptAt, name+":"+strconv.Itoa(n))
+		}
+	}
 }
 
 // excludeGolden drops golden keys from Base, Old and New.

@@ -94,6 +94,8 @@ func readSamplesFrom(r io.Reader, name string, maxRecord int, array bool, fn fun
 
 // readArray reads a JSON array of samples. A damaged element ends the read
 // (a JSON array cannot be resynchronized); it is counted as one bad record.
+// An element that is valid JSON but not a sample (no text, no "labels") is
+// skipped and counted; BadLines then holds element numbers (1-based).
 func readArray(r io.Reader, fn func(s Sample, end int64)) (jsonl.Stats, error) {
 	var st jsonl.Stats
 	dec := json.NewDecoder(r)
@@ -101,16 +103,21 @@ func readArray(r io.Reader, fn func(s Sample, end int64)) (jsonl.Stats, error) {
 		st.Bad++
 		return st, nil
 	}
+	var scratch []byte
 	for dec.More() {
-		var smp Sample
-		if err := dec.Decode(&smp); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			st.Bad++
 			st.BadLines = append(st.BadLines, st.Lines+1)
 			return st, nil
 		}
 		st.Lines++
-		if smp.Text == "" {
+		var smp Sample
+		if decodeSample(raw, &smp, &scratch) != nil || smp.Text == "" {
 			st.Bad++
+			if len(st.BadLines) < jsonl.MaxBadLines {
+				st.BadLines = append(st.BadLines, st.Lines)
+			}
 			continue
 		}
 		fn(smp, 0)

@@ -45,8 +45,12 @@ type Snapshot struct {
 	Mark Mark
 	// Export reports the export that ran before the snapshot was read.
 	Export ExportStats
-	// Corrupt counts damaged lines skipped while reading the sample files.
-	Corrupt int
+	// Corrupt counts damaged lines skipped while reading the sample files
+	// (unparsable, no text, or no "labels" list), and CorruptAt names the
+	// first of them as "file:line" (file base names; for a JSON array file,
+	// the element number).
+	Corrupt   int
+	CorruptAt []string
 	// GoldenExcluded counts samples removed from Base, Old and New because
 	// their normalized text is in the golden set.
 	GoldenExcluded int

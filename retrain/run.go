@@ -392,6 +392,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	q.BaseSamples, q.OldSamples, q.GoldenSamples = len(snap.Base), len(snap.Old), len(snap.Golden)
 	q.NewSamples = len(snap.New)
 	q.Exported, q.Corrupt = snap.Export.Exported, snap.Corrupt+snap.Export.Corrupt
+	run.warnCorrupt(&snap)
 	run.end(ctx)
 
 	// Merge and split.
