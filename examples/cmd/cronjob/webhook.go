@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +28,9 @@ func (w *webhookFlags) register(fl *flag.FlagSet) {
 }
 
 // notifier returns the webhook notifier, or nil when no URL is configured.
-// A file readable by group or others draws a warning on warn.
+// A file readable by group or others draws a warning on warn, and so does
+// every notification that could not be delivered (the run's outcome does
+// not change: the history and retrain.log have it too).
 func (w *webhookFlags) notifier(warn io.Writer) (retrain.Notifier, error) {
 	url, err := secretValue(w.urlFile, "MOODFOOD_WEBHOOK_URL", "--webhook-url-file", warn)
 	if err != nil {
@@ -51,7 +54,13 @@ func (w *webhookFlags) notifier(warn io.Writer) (retrain.Notifier, error) {
 	if err != nil {
 		return nil, err // the webhook package never puts the URL in an error
 	}
-	return n, nil
+	return retrain.NotifierFunc(func(ctx context.Context, e retrain.Event) error {
+		err := n.Notify(ctx, e)
+		if err != nil {
+			fmt.Fprintf(warn, "warning: webhook: %s notification not delivered: %v\n", e.Type, err)
+		}
+		return err
+	}), nil
 }
 
 // secretValue reads a setting from file (trimmed of surrounding white

@@ -87,3 +87,25 @@ func TestWebhook(t *testing.T) {
 	checkFinished(t, mustHeartbeat(t, root), exitFailed, "failed")
 	cronjob(t, fenv, "run", "--root", root, "--webhook-url-file", filepath.Join(dir, "missing")).want(t, exitFailed, "missing URL file")
 }
+
+// A webhook that cannot be delivered is reported on run's stderr; the run's
+// exit code is the run's own.
+func TestWebhook_FailureOnStderr(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound) // not retried
+	}))
+	defer srv.Close()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := fakeEnv(t)
+	r := cronjob(t, append(env, "MOODFOOD_WEBHOOK_URL="+srv.URL), "run", "--root", root)
+	r.want(t, exitFailed, "run without data, with a failing webhook")
+	if !strings.Contains(r.stderr, "warning: webhook: run.failed notification not delivered: webhook: delivery failed: webhook: HTTP 404") {
+		t.Fatalf("stderr does not report the failed delivery:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stderr, srv.URL) {
+		t.Error("the webhook URL was printed")
+	}
+}
