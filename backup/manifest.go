@@ -33,7 +33,7 @@ type Manifest struct {
 }
 
 // timeLayout is how manifest.json records Created: UTC RFC 3339 with
-// microseconds (DESIGN.md §3), the query log's layout. Put truncates Created
+// microseconds (docs/ARCHITECTURE.md §3), the query log's layout. Put truncates Created
 // to the microsecond so that the manifest it returns is the one stored.
 // Reading accepts any RFC 3339 time, so manifests written with another
 // precision still load.

@@ -26,7 +26,7 @@
 // encoding/json for any line outside a strict subset of JSON, so results
 // are the same as with encoding/json alone; see BENCHMARKS.md.
 //
-// # Robustness (DESIGN.md §4)
+// # Robustness (docs/ARCHITECTURE.md §4)
 //
 // Every JSONL file is append-only and read with package internal/jsonl:
 // damaged or torn lines are skipped and counted with their line numbers,

@@ -34,7 +34,7 @@ type FileStoreOptions struct {
 }
 
 // FileStore is the embedded dataset store on disk under one root
-// (DESIGN.md §2):
+// (docs/ARCHITECTURE.md §2):
 //
 //	ROOT/data/intent_dataset.jsonl            base set (JSONL or a JSON array)
 //	ROOT/data/golden_dataset.jsonl            optional frozen golden set

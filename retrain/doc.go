@@ -5,14 +5,14 @@
 //
 // # Pieces
 //
-// A Retrainer consumes small interfaces, each replaceable (DESIGN.md §1):
+// A Retrainer consumes small interfaces, each replaceable (docs/ARCHITECTURE.md §1):
 // Trigger (package trigger) decides whether to train; DatasetStore gives the
 // data and keeps the "new samples" watermark; Trainer trains a Classifier and
 // decodes stored ones; ModelStore keeps versions and the deployed pointer;
 // Notifier hears about outcomes. New(Config) takes any implementations, so a
 // service can unit-test its wiring with fakes. Open(root, opts) wires the
 // embedded default from packages trigger, dataset, model and backup over one
-// root directory (DESIGN.md §2), so a backend gets the seed's behaviour with
+// root directory (docs/ARCHITECTURE.md §2), so a backend gets the seed's behaviour with
 // one call. Optional abilities are found by type assertion: Previewer,
 // Signaler, Reaper (stores), Labeler, OOVCounter (classifiers),
 // backup.Pruner (model stores).

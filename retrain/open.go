@@ -62,7 +62,7 @@ type Options struct {
 	OnProgress func(p Progress)
 }
 
-// Open returns the embedded default over the root directory (DESIGN.md §2):
+// Open returns the embedded default over the root directory (docs/ARCHITECTURE.md §2):
 // dataset.FileStore on ROOT/data (a Previewer: dry runs export nothing and
 // write nothing), backup.FileStore on ROOT/models, the model
 // package's trainer, trigger.Default(), the history in

@@ -13,12 +13,12 @@ import (
 	"moodfood/trigger"
 )
 
-// utcMicros is the timestamp layout DESIGN.md §3 asks for: UTC RFC 3339 with
+// utcMicros is the timestamp layout docs/ARCHITECTURE.md §3 asks for: UTC RFC 3339 with
 // sub-second precision (microseconds, as the query log writes them).
 var utcMicros = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
 
 // TestRun_HistoryLine: a deployed run's history line carries the seed's
-// fields and everything DESIGN.md §3 adds, with a UTC sub-second timestamp
+// fields and everything docs/ARCHITECTURE.md §3 adds, with a UTC sub-second timestamp
 // even when the clock reads a whole second in another zone.
 func TestRun_HistoryLine(t *testing.T) {
 	ctx := context.Background()

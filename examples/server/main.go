@@ -1,6 +1,6 @@
 // Command server is a small HTTP service around moodfood's serving helper
 // (package retrain/serve): it answers intent queries with the model deployed
-// under a root directory (DESIGN.md §2), falls back to an LLM when the model
+// under a root directory (docs/ARCHITECTURE.md §2), falls back to an LLM when the model
 // is unsure, logs every query to ROOT/data/logs/query_logs.jsonl for the
 // retraining loop, and picks up new deploys without a restart.
 //

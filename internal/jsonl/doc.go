@@ -1,4 +1,4 @@
-// Package jsonl reads and appends JSON Lines files the way DESIGN.md §4 asks:
+// Package jsonl reads and appends JSON Lines files the way docs/ARCHITECTURE.md §4 asks:
 //
 //   - Files are append-only. Reader never stops at a damaged line: a line the
 //     caller rejects (by returning ErrSkip), a line longer than the maximum

@@ -1,5 +1,5 @@
 // Command cronjob runs, schedules and watches moodfood retraining for one
-// root directory (the layout of DESIGN.md §2). It replaces the seed's
+// root directory (the layout of docs/ARCHITECTURE.md §2). It replaces the seed's
 // retrain_classifier.py, setup_cron_retraining.py and monitor_cron.py.
 //
 // Usage:
@@ -24,7 +24,7 @@
 //
 //	go run ./examples/cmd/cronjob run --force --root run/demo --init examples/demo
 //
-// Exit codes of run (DESIGN.md §6): 0 deployed or nothing to do, 3 candidate
+// Exit codes of run (docs/ARCHITECTURE.md §6): 0 deployed or nothing to do, 3 candidate
 // rejected by the gate, 4 another run holds the root's lock, 1 failed. Every
 // command exits 2 on a usage error (bad flag, invalid schedule). monitor
 // follows the monitoring-plugin convention: 0 OK, 1 WARNING (late or not
@@ -80,7 +80,7 @@ import (
 	"syscall"
 )
 
-// Exit codes (DESIGN.md §6), plus the usual 2 for usage errors.
+// Exit codes (docs/ARCHITECTURE.md §6), plus the usual 2 for usage errors.
 const (
 	exitOK       = 0
 	exitFailed   = 1

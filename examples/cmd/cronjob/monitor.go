@@ -28,7 +28,7 @@ const (
 	monUnknown  = 3
 )
 
-// historyName is the run history under ROOT/data/logs (DESIGN.md §2).
+// historyName is the run history under ROOT/data/logs (docs/ARCHITECTURE.md §2).
 const historyName = "retrain_history.jsonl"
 
 // historyTailBytes bounds how much of the history monitor reads.

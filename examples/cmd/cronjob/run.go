@@ -18,7 +18,7 @@ import (
 // defaultTimeout bounds one run unless --timeout says otherwise.
 const defaultTimeout = 2 * time.Hour
 
-// exitCode maps a run's result to the exit codes of DESIGN.md §6:
+// exitCode maps a run's result to the exit codes of docs/ARCHITECTURE.md §6:
 // 0 deployed or nothing to do (skipped), 3 candidate rejected (by the gate,
 // or by the post-deploy canary check, which rolls back: the old model keeps
 // serving), 4 another run holds the lock (retrain.ErrBusy), 1 failed. A dry

@@ -370,7 +370,7 @@ type world struct {
 	closed    bool
 }
 
-// newWorld lays out root (DESIGN.md §2) with the seed set as the base
+// newWorld lays out root (docs/ARCHITECTURE.md §2) with the seed set as the base
 // dataset and opens every piece.
 func newWorld(ctx context.Context, root string, o Options, seedSet []model.Example, threshold float64) (*world, error) {
 	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
