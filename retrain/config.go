@@ -33,6 +33,21 @@ type Config struct {
 	// HoldoutFraction is the share of samples held out for evaluation, chosen
 	// by a stable hash of each sample's normalized text (0 = 0.2).
 	HoldoutFraction float64
+	// TargetPrecision is the share of ML-route answers that must be right:
+	// each candidate earns the lowest routing threshold that reaches it on
+	// the held-out samples, with a one-sided lower confidence bound at
+	// 1 − RoutingDelta (see DeriveRouting). The threshold is stored with the
+	// version (MetricRoutingThreshold) and serve uses it. 0 =
+	// DefaultTargetPrecision (0.95); RoutingDelta 0 = DefaultRoutingDelta
+	// (0.05).
+	TargetPrecision float64
+	RoutingDelta    float64
+	// NoRefit deploys the gated candidate itself. By default, once the gate
+	// passes, the version that deploys is trained again with the same
+	// trainer on all the samples (training and held-out), checked with the
+	// canaries and a sanity evaluation, and carries the candidate's routing
+	// threshold and metrics; see Retrainer.Run.
+	NoRefit bool
 	// Canaries are utterances with the intent the deployed model must give
 	// them. They are checked on the candidate before deploy (as a gate check)
 	// and on the model loaded back from the store after deploy; a failure
@@ -122,6 +137,13 @@ type Gate struct {
 	// AllowLabelChange lets a candidate drop labels the deployed model
 	// knew; otherwise that rejects it.
 	AllowLabelChange bool
+	// MaxCoverageDrop: the share of held-out samples the candidate may
+	// answer on the ML route at the target precision (see
+	// Config.TargetPrecision) may be at most this much below the deployed
+	// model's (0 = 0.05; negative = off). Coverage is what the loop is for:
+	// a candidate as accurate as the deployed model but less sure of its
+	// right answers sends more queries to the LLM.
+	MaxCoverageDrop float64
 }
 
 // Canary is an utterance and the intent a deployed model must give it: the
@@ -172,6 +194,12 @@ func (c *Config) validate() error {
 	if c.HoldoutFraction < 0 || c.HoldoutFraction >= 1 {
 		errs = append(errs, errors.New("retrain: Config.HoldoutFraction must be in [0, 1)"))
 	}
+	if c.TargetPrecision < 0 || c.TargetPrecision > 1 {
+		errs = append(errs, errors.New("retrain: Config.TargetPrecision must be in [0, 1]"))
+	}
+	if c.RoutingDelta < 0 || c.RoutingDelta >= 1 {
+		errs = append(errs, errors.New("retrain: Config.RoutingDelta must be in [0, 1)"))
+	}
 	if c.Gate.Bootstrap < 0 {
 		errs = append(errs, errors.New("retrain: Config.Gate.Bootstrap must not be negative"))
 	}
@@ -186,6 +214,12 @@ func (c *Config) validate() error {
 func (c *Config) setDefaults() {
 	if c.HoldoutFraction == 0 {
 		c.HoldoutFraction = 0.2
+	}
+	if c.TargetPrecision == 0 {
+		c.TargetPrecision = DefaultTargetPrecision
+	}
+	if c.RoutingDelta == 0 {
+		c.RoutingDelta = DefaultRoutingDelta
 	}
 	if c.SignalWindow <= 0 {
 		c.SignalWindow = 24 * time.Hour
@@ -220,6 +254,9 @@ func (g *Gate) setDefaults() {
 	}
 	if g.IntentMinSupport == 0 {
 		g.IntentMinSupport = 20
+	}
+	if g.MaxCoverageDrop == 0 {
+		g.MaxCoverageDrop = 0.05
 	}
 	if g.BootstrapMargin == 0 {
 		g.BootstrapMargin = 0.01

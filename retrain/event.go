@@ -79,6 +79,10 @@ func (r *Record) clone() *Record {
 		d.Reasons = slices.Clone(d.Reasons)
 		c.Trigger = &d
 	}
+	if r.Refit != nil {
+		rf := *r.Refit
+		c.Refit = &rf
+	}
 	return &c
 }
 

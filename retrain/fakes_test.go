@@ -90,7 +90,10 @@ func samples(n int, src dataset.Source, labels ...string) []dataset.Sample {
 //   - "const:L": always L;
 //   - "nan": "first" with a NaN confidence;
 //   - "worse:K": "first", except wrong on texts whose sample number is
-//     divisible by K.
+//     divisible by K;
+//   - "surewrong:K" and "unsurewrong:K": "worse:K" with its wrong answers
+//     at confidence 0.99 and its right ones at 0.6, or the wrong ones at
+//     0.2 and the right ones at 0.9 (same answers, opposite rankings).
 //
 // Known lists the labels it reports through Labels (retrain.Labeler).
 type ruleClassifier struct {
@@ -108,13 +111,23 @@ func (c *ruleClassifier) Predict(text string) model.Prediction {
 		label = strings.TrimPrefix(c.Mode, "const:")
 	case c.Mode == "nan":
 		conf = nanValue()
-	case strings.HasPrefix(c.Mode, "worse:"):
+	case strings.HasPrefix(c.Mode, "worse:"), strings.HasPrefix(c.Mode, "surewrong:"), strings.HasPrefix(c.Mode, "unsurewrong:"):
 		var k, n int
-		fmt.Sscan(strings.TrimPrefix(c.Mode, "worse:"), &k)
+		kind, arg, _ := strings.Cut(c.Mode, ":")
+		fmt.Sscan(arg, &k)
 		f := strings.Fields(text)
 		fmt.Sscan(f[len(f)-1], &n)
-		if n%k == 0 {
+		wrong := n%k == 0
+		if wrong {
 			label = "wrong"
+		}
+		switch {
+		case kind == "surewrong" && wrong:
+			conf = 0.99
+		case kind == "surewrong":
+			conf = 0.6
+		case kind == "unsurewrong" && wrong:
+			conf = 0.2
 		}
 	}
 	return model.Prediction{Label: label, Confidence: conf, Labels: []string{label}}
@@ -314,6 +327,10 @@ func (e *env) r2(t testing.TB, mod func(*retrain.Config)) {
 		Notifier:    e.events,
 		HistoryPath: e.dir + "/retrain_history.jsonl",
 		LockPath:    e.dir + "/retrain.lock",
+		// The fake trainer's candidates are scripted per test; a refit
+		// (and the twin it implies next run) would train more of them.
+		// The refit tests turn it back on.
+		NoRefit: true,
 	}
 	if mod != nil {
 		mod(&cfg)

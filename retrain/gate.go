@@ -3,6 +3,7 @@ package retrain
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -26,9 +27,15 @@ const (
 // splitData is the merged data split for one run.
 type splitData struct {
 	train, holdout, golden []model.Example
-	total, duplicates      int
-	conflicts              int
-	labels                 map[string]int // training label -> count
+	// selfLabelled marks the held-out samples whose labels are the model's
+	// own answers (sources feedback and model): only the answers it got
+	// right survive as samples, so they would make any threshold look
+	// precise. Routing thresholds are derived without them.
+	selfLabelled []bool
+
+	total, duplicates int
+	conflicts         int
+	labels            map[string]int // training label -> count
 }
 
 // split merges base, old and new samples, dedupes them and splits them on a
@@ -50,6 +57,7 @@ func (r *Retrainer) split(snap dataset.Snapshot) splitData {
 		ex := model.Example{Text: s.Text, Labels: s.Labels}
 		if model.InHoldout(key, r.cfg.HoldoutFraction) {
 			sp.holdout = append(sp.holdout, ex)
+			sp.selfLabelled = append(sp.selfLabelled, s.Source == dataset.SourceFeedback || s.Source == dataset.SourceModel)
 			continue
 		}
 		sp.train = append(sp.train, ex)
@@ -79,6 +87,13 @@ type evaluation struct {
 	labelsKnown bool
 	canaries    int
 	canaryFails []CanaryResult
+	// candRouting and depRouting are the routing thresholds both models
+	// earn on the held-out samples, at the target precision.
+	candRouting, depRouting Routing
+	// twin says the deployed side was scored through its twin (see
+	// Retrainer.twin); twinDetail says how.
+	twin       bool
+	twinDetail string
 }
 
 // cachedPredictor replays predictions already made, so that model.Evaluate
@@ -95,8 +110,12 @@ func report(ex []model.Example, preds []model.Prediction) model.Report {
 	return model.Evaluate(c, ex, &model.EvalOptions{TopConfused: -1, Workers: 1})
 }
 
-func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployedModel, sp splitData) (*evaluation, error) {
-	ev := &evaluation{hasDep: dep.clf != nil, holdout: sp.holdout, golden: len(sp.golden), canaries: len(r.cfg.Canaries)}
+// evaluate scores the candidate and the reference on the held-out samples.
+// ref is what the candidate is compared with: the deployed model, or its
+// twin when the deployed model was refit on its hold-out (see
+// Retrainer.twin); dep supplies the deployed label set.
+func (r *Retrainer) evaluate(ctx context.Context, cand, ref Classifier, dep *deployedModel, sp splitData) (*evaluation, error) {
+	ev := &evaluation{hasDep: ref != nil, holdout: sp.holdout, golden: len(sp.golden), canaries: len(r.cfg.Canaries)}
 	var err error
 	if ev.candPreds, err = predictAll(ctx, cand, sp.holdout); err != nil {
 		return nil, err
@@ -110,12 +129,12 @@ func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployed
 		ev.goldCand = report(sp.golden, goldCandPreds)
 	}
 	if ev.hasDep {
-		if ev.depPreds, err = predictAll(ctx, dep.clf, sp.holdout); err != nil {
+		if ev.depPreds, err = predictAll(ctx, ref, sp.holdout); err != nil {
 			return nil, fmt.Errorf("deployed model: %w", err)
 		}
 		ev.dep = report(sp.holdout, ev.depPreds)
 		if len(sp.golden) > 0 {
-			if goldDepPreds, err = predictAll(ctx, dep.clf, sp.golden); err != nil {
+			if goldDepPreds, err = predictAll(ctx, ref, sp.golden); err != nil {
 				return nil, fmt.Errorf("deployed model: %w", err)
 			}
 			ev.goldDep = report(sp.golden, goldDepPreds)
@@ -134,9 +153,19 @@ func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployed
 		}
 	}
 
+	// Routing thresholds at the target precision, on the same samples.
+	ropts := RoutingOptions{TargetPrecision: r.cfg.TargetPrecision, Delta: r.cfg.RoutingDelta}
+	rex, rcand := routingSet(sp, ev.candPreds, goldCandPreds)
+	ev.candRouting = DeriveRouting(rcand, rex, ropts)
+	if ev.hasDep {
+		_, rdep := routingSet(sp, ev.depPreds, goldDepPreds)
+		ev.depRouting = DeriveRouting(rdep, rex, ropts)
+	}
+
 	// Metrics for the manifest and the record.
 	m := ev.cand.Metrics()
 	m[metricTrainSamples] = float64(len(sp.train))
+	maps.Copy(m, ev.candRouting.Metrics())
 	if len(sp.golden) > 0 {
 		m["golden_accuracy"] = ev.goldCand.Accuracy
 		m["golden_macro_f1"] = ev.goldCand.MacroF1
@@ -157,6 +186,7 @@ func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployed
 	ev.candMetrics = m
 	if ev.hasDep {
 		dm := ev.dep.Metrics()
+		maps.Copy(dm, ev.depRouting.Metrics())
 		if len(sp.golden) > 0 {
 			dm["golden_accuracy"] = ev.goldDep.Accuracy
 			dm["golden_macro_f1"] = ev.goldDep.MacroF1
@@ -200,6 +230,21 @@ func (r *Retrainer) evaluate(ctx context.Context, cand Classifier, dep *deployed
 	return ev, nil
 }
 
+// routingSet is what routing thresholds are derived on, with a model's
+// predictions for it: the held-out samples whose labels are not the model's
+// own confirmed answers, and the golden set. Neither trained the model; the
+// labels of both are independent of what the model answered.
+func routingSet(sp splitData, holdoutPreds, goldenPreds []model.Prediction) ([]model.Example, []model.Prediction) {
+	var ex []model.Example
+	var preds []model.Prediction
+	for i, e := range sp.holdout {
+		if !sp.selfLabelled[i] {
+			ex, preds = append(ex, e), append(preds, holdoutPreds[i])
+		}
+	}
+	return append(ex, sp.golden...), append(preds, goldenPreds...)
+}
+
 // checks applies the gate to an evaluation. Every check is returned, passed
 // or not, in a fixed order.
 func (g *Gate) checks(ev *evaluation) []Check {
@@ -231,6 +276,9 @@ func (g *Gate) checks(ev *evaluation) []Check {
 		if g.MaxIntentF1Drop >= 0 {
 			cs = append(cs, g.intentCheck(ev))
 		}
+		if g.MaxCoverageDrop >= 0 {
+			cs = append(cs, g.coverageCheck(ev))
+		}
 		if g.Bootstrap > 0 && len(ev.holdout) > 0 {
 			lo := bootstrapLower(ev.holdout, ev.candPreds, ev.depPreds, g.Bootstrap, g.BootstrapSeed)
 			c := atLeast("bootstrap_macro_f1_delta_lower95", lo, -g.BootstrapMargin)
@@ -257,6 +305,25 @@ func (g *Gate) checks(ev *evaluation) []Check {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// coverageCheck compares the share of held-out samples each model may
+// answer on the ML route at the target precision (see DeriveRouting).
+func (g *Gate) coverageCheck(ev *evaluation) Check {
+	c, d := ev.candRouting, ev.depRouting
+	chk := Check{Name: "coverage_at_target_delta", Value: c.Coverage - d.Coverage, Threshold: -g.MaxCoverageDrop, Op: ">="}
+	chk.Passed = isFinite(chk.Value) && chk.Value >= chk.Threshold-g.Epsilon
+	side := func(r Routing) string {
+		if !r.Met {
+			return fmt.Sprintf("no threshold reaches %.2f", r.Target)
+		}
+		return fmt.Sprintf("%.4f at threshold %.4f (precision %.4f, lower bound %.4f)", r.Coverage, r.Threshold, r.Precision, r.Lower)
+	}
+	chk.Detail = fmt.Sprintf("target precision %.2f: candidate %s; deployed %s", c.Target, side(c), side(d))
+	if ev.twin {
+		chk.Detail += "; " + ev.twinDetail
+	}
+	return chk
 }
 
 // intentCheck is the per-intent guard: the largest F1 loss over intents with

@@ -36,6 +36,9 @@ type Options struct {
 	Models  *backup.FileStoreOptions
 
 	Gate            Gate
+	TargetPrecision float64
+	RoutingDelta    float64
+	NoRefit         bool
 	HoldoutFraction float64
 	Canaries        []Canary
 	Merge           *dataset.MergeOptions
@@ -122,6 +125,9 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 		Models:          ms,
 		Notifier:        o.Notifier,
 		Gate:            o.Gate,
+		TargetPrecision: o.TargetPrecision,
+		RoutingDelta:    o.RoutingDelta,
+		NoRefit:         o.NoRefit,
 		HoldoutFraction: o.HoldoutFraction,
 		Canaries:        o.Canaries,
 		Merge:           o.Merge,

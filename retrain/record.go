@@ -48,6 +48,10 @@ type Record struct {
 	NewVersion backup.Version     `json:"new_version,omitempty"`
 	OldMetrics map[string]float64 `json:"old_metrics,omitempty"`
 	NewMetrics map[string]float64 `json:"new_metrics,omitempty"`
+	// Refit is set when the gate passed and the version to deploy was
+	// trained again on all the samples (NewMetrics stay the gated
+	// candidate's, measured on samples it did not train on).
+	Refit *Refit `json:"refit,omitempty"`
 	// RolledBackTo is the version deployed again after a failed canary
 	// check, or by a manual rollback.
 	RolledBackTo backup.Version `json:"rolled_back_to,omitempty"`
@@ -200,6 +204,12 @@ func (r *Record) Summary() string {
 			}
 		} else if acc, ok := r.NewMetrics["accuracy"]; ok {
 			fmt.Fprintf(&b, ", accuracy %.4f (%+.4f)", acc, r.DatasetQuality.AccuracyImprovement)
+		}
+		if th, ok := r.NewMetrics[MetricRoutingThreshold]; ok {
+			fmt.Fprintf(&b, ", routing threshold %.3f (coverage %.4f)", th, r.NewMetrics[MetricRoutingCoverage])
+		}
+		if r.Refit != nil && r.Refit.Deployed {
+			b.WriteString(", refit on all samples")
 		}
 		fmt.Fprintf(&b, ", %d samples (%d new)", r.DatasetQuality.TotalEntries, r.DatasetQuality.NewSamples)
 	default:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,7 @@ import (
 )
 
 // The stages of a run, in order, as Progress and StageError name them.
-var stages = []string{"trigger", "load", "merge", "train", "evaluate", "gate", "save", "deploy", "verify", "commit"}
+var stages = []string{"trigger", "load", "merge", "train", "evaluate", "gate", "refit", "save", "deploy", "verify", "commit"}
 
 // postDeployTimeout bounds the steps after a successful Deploy (load-back,
 // canaries, rollback, watermark commit). They run on a context detached
@@ -421,15 +422,31 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	if err != nil {
 		return run.fail(ctx, "train", err)
 	}
+	ref, twinDetail := dep.clf, ""
+	if dep.clf != nil && dep.manifest != nil && dep.manifest.Metrics[MetricRefit] == 1 {
+		twin, detail, err := run.twin(ctx, snap, dep)
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return run.fail(ctx, "train", fmt.Errorf("twin of %s: %w", dep.version, err))
+		}
+		if twin != nil {
+			ref, twinDetail = twin, detail
+		} else {
+			run.warn(detail)
+		}
+	}
 	run.end(ctx)
 
 	// Evaluate.
 	run.begin(ctx, "evaluate")
-	ev, err := r.evaluate(ctx, cand, dep, sp)
+	ev, err := r.evaluate(ctx, cand, ref, dep, sp)
 	if err != nil {
 		return run.fail(ctx, "evaluate", err)
 	}
-	dep.clf = nil // scored; let it go before the candidate is stored and read back
+	ev.twin, ev.twinDetail = twinDetail != "", twinDetail
+	dep.clf, ref = nil, nil // scored; let them go before the candidate is stored and read back
 	run.end(ctx)
 
 	// Gate.
@@ -452,6 +469,9 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.finish(ctx, trigger.OutcomeRejected, "gate rejected the candidate: "+strings.Join(failed, "; "), EventGateRejected)
 	}
 	if run.opts.DryRun {
+		if !cfg.NoRefit {
+			run.plan = append(run.plan, fmt.Sprintf("train the version to deploy again on all %d samples (training and held-out), check its canaries and held-out sanity; deploy the candidate itself if that fails", len(sp.train)+len(sp.holdout)))
+		}
 		run.plan = append(run.plan,
 			fmt.Sprintf("store the candidate as a new version (metrics, dataset fingerprint, replaces %s, run id %s)", orNone(dep.version), run.rec.RetrainID),
 			"deploy it, replacing "+dep.describe(),
@@ -466,22 +486,43 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.finish(ctx, trigger.OutcomeDeployed, "gate passed", "")
 	}
 
+	// Refit on everything.
+	deploy, metrics, trained := cand, finiteMetrics(ev.candMetrics), sp.train
+	if !cfg.NoRefit {
+		if err := ctx.Err(); err != nil {
+			return run.fail(ctx, "refit", err)
+		}
+		run.begin(ctx, "refit")
+		rf, rm, err := run.refit(ctx, sp, ev)
+		if ctx.Err() != nil {
+			return run.fail(ctx, "refit", ctx.Err())
+		}
+		if err != nil {
+			run.warn("refit: " + err.Error() + "; deploying the gated candidate itself")
+		} else {
+			deploy, trained = rf, append(slices.Clone(sp.train), sp.holdout...)
+			maps.Copy(metrics, rm)
+			metrics[metricTrainSamples] = float64(len(trained))
+		}
+		run.end(ctx)
+	}
+
 	// Save.
 	if err := ctx.Err(); err != nil {
 		return run.fail(ctx, "save", err)
 	}
 	run.begin(ctx, "save")
 	man := backup.Manifest{
-		Metrics:            finiteMetrics(ev.candMetrics),
-		DatasetFingerprint: model.Fingerprint(sp.train),
+		Metrics:            metrics,
+		DatasetFingerprint: model.Fingerprint(trained),
 		Replaces:           dep.version,
 		TrainerConfig:      cfg.TrainerConfig,
 		RunID:              run.rec.RetrainID,
 	}
-	if ms, ok := cand.(interface{ SetMetrics(map[string]float64) }); ok {
+	if ms, ok := deploy.(interface{ SetMetrics(map[string]float64) }); ok {
 		ms.SetMetrics(man.Metrics) // *model.Classifier carries its metrics in its file
 	}
-	put, err := r.put(ctx, man, cand)
+	put, err := r.put(ctx, man, deploy)
 	if err != nil {
 		return run.fail(ctx, "save", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"moodfood/backup"
 	"moodfood/dataset"
 	"moodfood/model"
+	"moodfood/retrain"
 )
 
 // Route says who answered a query.
@@ -82,32 +83,25 @@ type Answer struct {
 }
 
 // Margin returns the gap between p's top label and the best ranked label
-// outside p's predicted set, or p.Confidence when there is none. For a
-// single-label prediction that is the margin to the runner-up, the quantity
-// Rasa's ambiguity threshold tests.
-func Margin(p model.Prediction) float64 {
-	for _, r := range p.Ranked {
-		if r.Label == p.Label || slices.Contains(p.Labels, r.Label) {
-			continue
-		}
-		return p.Confidence - r.Prob
-	}
-	return p.Confidence
-}
+// outside p's predicted set, or p.Confidence when there is none (see
+// retrain.Margin). For a single-label prediction that is the margin to the
+// runner-up, the quantity Rasa's ambiguity threshold tests.
+func Margin(p model.Prediction) float64 { return retrain.Margin(p) }
 
 // epsilon absorbs rounding in the routing comparisons, so that a margin of
 // exactly 0.1 (0.5 against 0.4) passes an Ambiguity of 0.1.
 const epsilon = 1e-9
 
 // FallbackReason applies the routing rule to p: it returns "" when the
-// model answers, ReasonLowConfidence when p.Confidence is below threshold
+// model answers, ReasonLowConfidence when retrain.RoutingScore(p) (for a
+// single-label prediction, p.Confidence) is below threshold
 // and ReasonAmbiguous when Margin(p) is below ambiguity. Both comparisons
 // allow a rounding epsilon of 1e-9, so a margin of exactly 0.1 (0.5 against
 // 0.4) passes an ambiguity of 0.1; a negative threshold or ambiguity
-// disables its check. Classify uses it with Options.Threshold and
-// Options.Ambiguity.
+// disables its check. Classify uses it with the answering version's
+// threshold (see Options.Threshold) and Options.Ambiguity.
 func FallbackReason(p model.Prediction, threshold, ambiguity float64) string {
-	return fallbackReason(p.Confidence, Margin(p), threshold, ambiguity)
+	return fallbackReason(retrain.RoutingScore(p), Margin(p), threshold, ambiguity)
 }
 
 // fallbackReason is FallbackReason over an already computed margin, so that
@@ -145,8 +139,9 @@ func checkText(text string) error {
 }
 
 // Classify answers one query. The deployed model (or, for a query in the
-// canary arm, the canary) predicts; when its confidence is below
-// Options.Threshold or its margin below Options.Ambiguity the LLM is asked
+// canary arm, the canary) predicts; when its routing score is below the
+// version's threshold (see Options.Threshold) or its margin below
+// Options.Ambiguity the LLM is asked
 // with Options.LLMTimeout. An LLM error or timeout does not fail the query:
 // the model's prediction is returned with RouteDegraded and the error in
 // Answer.LLMError, and counted in Stats. A shadow model, if any, predicts
@@ -205,7 +200,7 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 		ML:           p,
 	}
 	a.Margin = Margin(p)
-	a.Reason = fallbackReason(p.Confidence, a.Margin, s.o.Threshold, s.o.Ambiguity)
+	a.Reason = fallbackReason(retrain.RoutingScore(p), a.Margin, s.threshold(m), s.o.Ambiguity)
 	compared, agreed := false, false
 	if a.Reason != "" {
 		labels, conf, err := s.askLLM(ctx, req.Text)

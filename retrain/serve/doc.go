@@ -8,10 +8,14 @@
 // Open loads the deployed version of a Source (*backup.FileStore is one)
 // with a Decoder (model.Decode by default). Classify predicts and routes:
 //
-//   - RouteML when the confidence is at least Options.Threshold (0.3) and
-//     the margin to the runner-up label at least Options.Ambiguity (0.1),
-//     Rasa's FallbackClassifier defaults (see Margin for multi-label
-//     models);
+//   - RouteML when the routing score (retrain.RoutingScore: the
+//     confidence, or for a label set its weakest decision) is at least the
+//     threshold the serving version earned on data it did not train on
+//     (retrain.MetricRoutingThreshold in its manifest, read again at every
+//     reload; Options.Threshold overrides it, and DefaultThreshold 0.3
+//     serves a version without one) and the margin to the runner-up label
+//     at least Options.Ambiguity (0.1, Rasa's default; see Margin for
+//     multi-label models);
 //   - RouteLLM otherwise, answered by the Options.LLM fallback within
 //     Options.LLMTimeout;
 //   - RouteDegraded when the fallback failed, timed out or is not

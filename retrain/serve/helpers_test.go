@@ -21,6 +21,7 @@ import (
 type memSource struct {
 	mu         sync.Mutex
 	bodies     map[backup.Version][]byte
+	metrics    map[backup.Version]map[string]float64 // manifest metrics
 	cur        backup.Version
 	gen        int
 	deploys    []backup.Version
@@ -28,7 +29,9 @@ type memSource struct {
 	currentErr error
 }
 
-func newMemSource() *memSource { return &memSource{bodies: map[backup.Version][]byte{}} }
+func newMemSource() *memSource {
+	return &memSource{bodies: map[backup.Version][]byte{}, metrics: map[backup.Version]map[string]float64{}}
+}
 
 func (m *memSource) put(v backup.Version, body string) {
 	m.mu.Lock()
@@ -63,7 +66,7 @@ func (m *memSource) Open(ctx context.Context, v backup.Version) (backup.Manifest
 	if !ok {
 		return backup.Manifest{}, nil, fmt.Errorf("%w: %s", backup.ErrNotFound, v)
 	}
-	return backup.Manifest{Version: v, RunID: "run_" + string(v)}, io.NopCloser(bytes.NewReader(b)), nil
+	return backup.Manifest{Version: v, RunID: "run_" + string(v), Metrics: m.metrics[v]}, io.NopCloser(bytes.NewReader(b)), nil
 }
 
 func (m *memSource) Deploy(ctx context.Context, v backup.Version) error {

@@ -12,8 +12,9 @@ import (
 
 // Defaults of Options and WatchdogOptions.
 const (
-	// DefaultThreshold is the confidence below which the LLM is asked
-	// (Rasa's FallbackClassifier threshold).
+	// DefaultThreshold is the confidence below which the LLM is asked when
+	// the serving version carries no threshold of its own (Rasa's
+	// FallbackClassifier threshold).
 	DefaultThreshold = 0.3
 	// DefaultAmbiguity is the margin between the top label and the runner-up
 	// below which the LLM is asked (Rasa's ambiguity_threshold).
@@ -45,8 +46,14 @@ type Options struct {
 	// LLMTimeout bounds one LLM call. Zero means DefaultLLMTimeout.
 	LLMTimeout time.Duration
 
-	// Threshold: a prediction whose confidence is below it goes to the LLM.
-	// Zero means DefaultThreshold; a negative value disables the check.
+	// Threshold: a prediction whose routing score (retrain.RoutingScore:
+	// the confidence of a single-label prediction, the weakest decision of
+	// a label set) is below it goes to the LLM. Zero means the threshold the
+	// serving version earned when it was trained (its manifest's
+	// retrain.MetricRoutingThreshold, read again with every version loaded,
+	// canaries and shadows included), or DefaultThreshold for a version
+	// without one. A positive value overrides every version's own; a
+	// negative value disables the check.
 	Threshold float64
 	// Ambiguity: a prediction whose margin (see Answer.Margin) is below it
 	// goes to the LLM. Zero means DefaultAmbiguity; a negative value
@@ -152,9 +159,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.LLMTimeout <= 0 {
 		o.LLMTimeout = DefaultLLMTimeout
-	}
-	if o.Threshold == 0 {
-		o.Threshold = DefaultThreshold
 	}
 	if o.Ambiguity == 0 {
 		o.Ambiguity = DefaultAmbiguity

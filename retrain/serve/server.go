@@ -12,6 +12,7 @@ import (
 
 	"moodfood/backup"
 	"moodfood/model"
+	"moodfood/retrain"
 )
 
 // Server serves the deployed model of a Source: it classifies queries,
@@ -67,9 +68,12 @@ type loaded struct {
 	version  backup.Version
 	manifest backup.Manifest
 	pred     model.Predictor
-	since    time.Time
-	stats    *counters // per version, shared by every load of the version
-	win      *window   // outcomes while deployed (this load only)
+	// threshold is the routing threshold the version earned (its
+	// manifest's retrain.MetricRoutingThreshold), 0 when it has none.
+	threshold float64
+	since     time.Time
+	stats     *counters // per version, shared by every load of the version
+	win       *window   // outcomes while deployed (this load only)
 
 	// Watchdog state, guarded by Server.mu.
 	prev     *loaded     // the model this one replaced (without its own prev)
@@ -334,7 +338,29 @@ func (s *Server) load(ctx context.Context, v backup.Version) (*loaded, error) {
 	if derr != nil {
 		return nil, &decodeError{derr}
 	}
-	return &loaded{version: v, manifest: m, pred: pred}, nil
+	return &loaded{version: v, manifest: m, pred: pred, threshold: earnedThreshold(m)}, nil
+}
+
+// earnedThreshold is the routing threshold a manifest carries, or 0 when it
+// carries none that makes sense.
+func earnedThreshold(m backup.Manifest) float64 {
+	t, ok := m.Metrics[retrain.MetricRoutingThreshold]
+	if !ok || !(t > 0 && t <= 1) {
+		return 0
+	}
+	return t
+}
+
+// threshold is the routing threshold l answers with: Options.Threshold
+// when set, else the one l earned, else DefaultThreshold.
+func (s *Server) threshold(l *loaded) float64 {
+	switch {
+	case s.o.Threshold != 0:
+		return s.o.Threshold
+	case l.threshold > 0:
+		return l.threshold
+	}
+	return DefaultThreshold
 }
 
 // decode runs the Decoder, turning a panic or a nil predictor into an error.

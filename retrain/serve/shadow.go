@@ -115,7 +115,7 @@ func (s *Server) StopShadow() (ShadowStats, error) {
 func (s *Server) runShadow(sh *shadow, req Request, a *Answer, compared bool) {
 	sp := sh.model.pred.Predict(req.Text)
 	sh.queries.Add(1)
-	if FallbackReason(sp, s.o.Threshold, s.o.Ambiguity) != "" {
+	if FallbackReason(sp, s.threshold(sh.model), s.o.Ambiguity) != "" {
 		sh.fallbacks.Add(1)
 	}
 	if compared {
