@@ -279,6 +279,14 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
+// refitNote says when the deployed version was refit on all its samples.
+func refitNote(m map[string]float64) string {
+	if m[retrain.MetricRefit] != 1 {
+		return ""
+	}
+	return fmt.Sprintf("; refit on all %.0f samples after the gate", m["train_samples"])
+}
+
 // printStatus renders a Status as a readable table.
 func printStatus(w io.Writer, root string, st retrain.Status) {
 	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", v) }
@@ -290,6 +298,11 @@ func printStatus(w io.Writer, root string, st retrain.Status) {
 		}
 		row("deployed", fmt.Sprintf("%s (created %s, accuracy %s, macro-F1 %s, %s)", d.Version, fmtTime(d.Created),
 			metric(d.Metrics, "accuracy"), metric(d.Metrics, "macro_f1"), integrity))
+		if th, ok := d.Metrics[retrain.MetricRoutingThreshold]; ok {
+			row("routing", fmt.Sprintf("threshold %.3f for ML-route precision %s (coverage %s of %.0f samples it did not train on)%s", th,
+				metric(d.Metrics, retrain.MetricRoutingTarget), metric(d.Metrics, retrain.MetricRoutingCoverage),
+				d.Metrics[retrain.MetricRoutingSamples], refitNote(d.Metrics)))
+		}
 	} else {
 		row("deployed", "nothing")
 	}
