@@ -74,6 +74,7 @@ import (
 	"time"
 
 	"moodfood/model"
+	"moodfood/retrain"
 	"moodfood/retrain/serve"
 )
 
@@ -103,7 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		months    = fs.Int("months", 12, "months of traffic")
 		noise     = fs.Float64("noise", 0.05, "probability that the fake LLM answers a wrong label")
 		seed      = fs.Uint64("seed", 1, "seed of every random choice")
-		threshold = fs.Float64("threshold", 0, "routing threshold, fixed for the whole run; 0 = choose it once on val (see -sweep)")
+		threshold = fs.Float64("threshold", 0, "routing threshold fixed for every model, overriding their own; 0 = each model's own (see -target-precision)")
+		target    = fs.Float64("target-precision", retrain.DefaultTargetPrecision, "ML-route precision each model's routing threshold is derived for, on its hold-out")
 		ambiguity = fs.Float64("ambiguity", serve.DefaultAmbiguity, "serving ambiguity margin (negative = off)")
 		feedback  = fs.Float64("feedback-rate", defaultFeedbackRate, "share of answers that get user feedback (positive if right, negative if wrong)")
 		latency   = fs.Duration("llm-latency", 800*time.Millisecond, "simulated latency of one LLM call (0 = none)")
@@ -116,9 +118,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		quiet     = fs.Bool("quiet", false, "no progress lines")
 		strict    = fs.Bool("strict", false, "exit 3 when a target is not met")
 		margin    = fs.Float64("train-margin", 0, "trainer's additive softmax margin (model.TrainerOptions.Margin; 0 = model default, negative = off)")
-		epochs    = fs.Int("train-epochs", defaultEpochs, "trainer's epochs at every data size (model.TrainerOptions.Epochs; 0 = the model's automatic choice)")
+		epochs    = fs.Int("train-epochs", 0, "trainer's epochs at every data size (model.TrainerOptions.Epochs; 0 = the model's automatic choice)")
 		holdout   = fs.Float64("holdout", 0, "share of the dataset the retrainer holds out for its gate (retrain.Options.HoldoutFraction; 0 = its default 0.2)")
-		sweep     = fs.Bool("sweep", false, "print the val sweep that chooses the threshold (models on 10, 25, 50, 100 clean examples per label) and exit")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: simulate [flags]\n\nSimulates months of serving, LLM fallback, logging and monthly retraining on a data set.\n\nFlags:")
@@ -134,8 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simulate: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	if *perLabel < 1 || *months < 1 || *threshold < 0 || *threshold >= 1 {
-		fmt.Fprintln(stderr, "simulate: -seed-per-label and -months must be at least 1, -threshold in [0, 1)")
+	if *perLabel < 1 || *months < 1 || *threshold < 0 || *threshold >= 1 || *target <= 0 || *target > 1 {
+		fmt.Fprintln(stderr, "simulate: -seed-per-label and -months must be at least 1, -threshold in [0, 1), -target-precision in (0, 1]")
 		return exitUsage
 	}
 	corpus, err := loadCorpus(*dataDir)
@@ -149,23 +150,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o := Options{
 		Corpus: corpus, SeedPerLabel: *perLabel, Months: *months, Noise: *noise, Seed: *seed,
-		Threshold: *threshold, Ambiguity: *ambiguity, FeedbackRate: *feedback,
+		Threshold: *threshold, TargetPrecision: *target, Ambiguity: *ambiguity, FeedbackRate: *feedback,
 		LLMLatency: lat, Root: *root, Force: *force, NoReference: *noRef, HoldoutFraction: *holdout,
 	}
 	o.Trainer = &model.TrainerOptions{Margin: *margin, Epochs: *epochs}
 	if !*quiet {
 		o.Progress = stderr
-	}
-	if *sweep {
-		res, err := Sweep(ctx, o, sweepPerLabel, sweepThresholds())
-		if err == nil {
-			err = writeSweep(stdout, res, *ambiguity)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "simulate: %v\n", err)
-			return exitFailed
-		}
-		return exitOK
 	}
 	sum, err := Simulate(ctx, o)
 	if err != nil {

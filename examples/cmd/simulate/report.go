@@ -151,6 +151,7 @@ var csvColumns = []struct {
 	{"run_seconds", func(m Month) string { return fnum(m.RunSeconds, 2) }},
 	{"version", func(m Month) string { return m.Version }},
 	{"accuracy", func(m Month) string { return fnum(m.Accuracy, 4) }},
+	{"threshold", func(m Month) string { return fnum(m.Threshold, 4) }},
 	{"test_fallback_rate", func(m Month) string { return fnum(m.TestFallbackRate, 4) }},
 	{"test_ml_precision", func(m Month) string { return fnum(m.TestMLPrecision, 4) }},
 }
@@ -201,17 +202,14 @@ func writeTable(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed set %d samples (%d labels), traffic %d queries over %d months; LLM noise %.0f%%, feedback on %.0f%% of answers\n",
 		s.SeedSamples, s.Labels, s.TrafficSamples, max(0, len(s.Months)-1), 100*s.Noise, 100*s.FeedbackRate)
-	fmt.Fprintf(&b, "routing: threshold %.2f (%s), ambiguity margin %.2f; both fixed for the whole run\n", s.Threshold, s.ThresholdSource, s.Ambiguity)
-	if s.Sweep != nil {
-		b.WriteString("\n")
-		if err := writeSweep(&b, s.Sweep, s.Ambiguity); err != nil {
-			return err
-		}
-		b.WriteString("\n")
+	if s.Threshold > 0 {
+		fmt.Fprintf(&b, "routing: threshold %.2f for every model (-threshold), ambiguity margin %.2f\n", s.Threshold, s.Ambiguity)
+	} else {
+		fmt.Fprintf(&b, "routing: each model with the threshold it earned for ML-route precision %.2f on its hold-out (column threshold), ambiguity margin %.2f\n", s.TargetPrecision, s.Ambiguity)
 	}
 	b.WriteString("traffic columns: the month's queries, served by the model in service at its start; accuracy: test accuracy of the model in service after the month-end run\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "month\taccuracy\tfallback\tLLM calls\tp50 ms\tmean ms\tML precision\tdataset\texported\tnoisy\tgate\tdeployed\ttest fallback\ttest ML prec\t")
+	fmt.Fprintln(tw, "month\taccuracy\tthreshold\tfallback\tLLM calls\tp50 ms\tmean ms\tML precision\tdataset\texported\tnoisy\tgate\tdeployed\ttest fallback\ttest ML prec\t")
 	for _, m := range s.Months {
 		dep := "no"
 		if m.Deployed {
@@ -221,16 +219,16 @@ func writeTable(w io.Writer, s *Summary) error {
 		if m.Queries > 0 {
 			p50, mean = fnum(m.LatencyP50MS, 2), fnum(m.LatencyMeanMS, 1)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
-			m.Month, pct(m.Accuracy), pct(m.FallbackRate), m.LLMCalls, p50, mean, pct(m.MLPrecision),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
+			m.Month, pct(m.Accuracy), fnum(m.Threshold, 3), pct(m.FallbackRate), m.LLMCalls, p50, mean, pct(m.MLPrecision),
 			m.DatasetSize, m.Exported, m.ExportedWrong, m.Gate, dep, pct(m.TestFallbackRate), pct(m.TestMLPrecision))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if r := s.Reference; r != nil {
-		fmt.Fprintf(&b, "\nreference (all %d clean training samples, same trainer): test accuracy %s, test fallback %s, test ML precision %s (trained in %.1fs)\n",
-			r.TrainSamples, pct(r.Accuracy), pct(r.TestFallbackRate), pct(r.TestMLPrecision), r.TrainSeconds)
+		fmt.Fprintf(&b, "\nreference (all %d clean training samples, same trainer): test accuracy %s; threshold %s (earned on val), test fallback %s, test ML precision %s (trained in %.1fs)\n",
+			r.TrainSamples, pct(r.Accuracy), fnum(r.Threshold, 3), pct(r.TestFallbackRate), pct(r.TestMLPrecision), r.TrainSeconds)
 	}
 	if len(s.Targets) > 0 {
 		b.WriteString("\ntargets:\n")
@@ -247,37 +245,6 @@ func writeTable(w io.Writer, s *Summary) error {
 		}
 	}
 	fmt.Fprintf(&b, "\nwall time %.1fs\n", s.WallSeconds)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// writeSweep prints a SweepResult: one row per threshold, and per model of
-// the learning curve the val coverage and precision of the ML route.
-func writeSweep(w io.Writer, r *SweepResult, ambiguity float64) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "val sweep: ML-route coverage / precision on val (clean labels), ambiguity margin %.2f\n\n", ambiguity)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "threshold\t")
-	for _, k := range r.PerLabel {
-		fmt.Fprintf(tw, "%d/label\t", k)
-	}
-	fmt.Fprint(tw, "\n(val accuracy)\t")
-	for _, a := range r.Accuracy {
-		fmt.Fprintf(tw, "%s\t", pct(a))
-	}
-	fmt.Fprintln(tw)
-	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%.2f\t", row.Threshold)
-		for i := range r.PerLabel {
-			fmt.Fprintf(tw, "%s / %s\t", pct(row.Coverage[i]), pct(row.Precision[i]))
-		}
-		fmt.Fprintln(tw)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(&b, "\nrule: the lowest threshold at which every model is right on >= %.1f%% of the val queries it answers: %s\n",
-		100*sweepPrecision, fnum(r.Chosen, 2))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

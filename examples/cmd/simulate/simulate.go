@@ -22,30 +22,6 @@ import (
 // monthLength is one simulated month.
 const monthLength = 30 * 24 * time.Hour
 
-// sweepPerLabel are the learning-curve models of the threshold sweep:
-// trained on 10 (the seed set's size), 25, 50 and 100 clean examples per
-// label.
-var sweepPerLabel = []int{10, 25, 50, 100}
-
-// sweepThresholds is the grid of the threshold sweep: 0.30, 0.35, ..., 0.95.
-func sweepThresholds() []float64 {
-	var ths []float64
-	for i := 6; i <= 19; i++ {
-		ths = append(ths, float64(i)/20)
-	}
-	return ths
-}
-
-// defaultEpochs is the trainer's number of epochs in the simulation, at
-// every data size. The model's automatic choice trains small sets for at
-// least 300 steps, which makes the seed-sized model confident about the
-// queries it gets wrong: its val precision at a given confidence is then far
-// below the full model's, and no single routing threshold serves both the
-// first month and the last (see RESULTS.md). Three epochs everywhere keep
-// confidence growing with the data; on the full training set they cost
-// about 0.3 points of accuracy. The reference model uses the same trainer.
-const defaultEpochs = 3
-
 // defaultFeedbackRate is the -feedback-rate default: the share of answers on
 // which users say whether the answer was right (see Options.FeedbackRate).
 const defaultFeedbackRate = 0.8
@@ -58,8 +34,8 @@ const maxWallSeconds = 180
 // required; every other zero field means the default in its comment.
 type Options struct {
 	// Corpus is the data: Train is split into the seed set and the traffic,
-	// Val chooses the routing threshold (when Threshold is 0), Test scores
-	// every deployed model.
+	// Val (optional) gives the reference model its routing threshold, Test
+	// scores every deployed model and is never used to choose anything.
 	Corpus Corpus
 	// SeedPerLabel is the number of seed examples per label, the curated
 	// base set the first model is trained on (0 = 10).
@@ -72,11 +48,14 @@ type Options struct {
 	// Seed makes every random choice (seed set, traffic order, LLM noise,
 	// feedback) reproducible.
 	Seed uint64
-	// Threshold is the routing threshold: a prediction whose confidence is
-	// below it goes to the LLM. It is fixed for the whole run. 0 means: chose
-	// it once, before month 1, on Val, by the rule of sweepPrecision (see
-	// Sweep); without Val, serve.DefaultThreshold.
+	// Threshold, when positive, is a routing threshold fixed for the whole
+	// run, overriding the models' own. 0 (the default) lets every model
+	// route with the threshold it earned at TargetPrecision on data it did
+	// not train on (retrain.Config.TargetPrecision), as serve does.
 	Threshold float64
+	// TargetPrecision is the ML-route precision each model's threshold is
+	// derived for (0 = retrain.DefaultTargetPrecision, 0.95).
+	TargetPrecision float64
 	// Ambiguity is the serving ambiguity margin (0 = serve.DefaultAmbiguity;
 	// negative disables the check).
 	Ambiguity float64
@@ -95,9 +74,8 @@ type Options struct {
 	// Force makes every monthly run forced; by default the trigger
 	// (trigger.Default(): 30 days or 50 new samples) decides.
 	Force bool
-	// Trainer tunes the trainer, for the retrainer, the sweep and the
-	// reference model alike (nil = model defaults but Epochs =
-	// defaultEpochs).
+	// Trainer tunes the trainer, for the retrainer and the reference model
+	// alike (nil = model defaults).
 	Trainer *model.TrainerOptions
 	// HoldoutFraction is the retrainer's held-out share for the gate
 	// (0 = retrain's default, 0.2).
@@ -116,8 +94,8 @@ func (o *Options) setDefaults() {
 	if o.Months <= 0 {
 		o.Months = 12
 	}
-	if o.Trainer == nil {
-		o.Trainer = &model.TrainerOptions{Epochs: defaultEpochs}
+	if o.TargetPrecision == 0 {
+		o.TargetPrecision = retrain.DefaultTargetPrecision
 	}
 	if o.Ambiguity == 0 {
 		o.Ambiguity = serve.DefaultAmbiguity
@@ -148,6 +126,9 @@ func (o *Options) validate() error {
 	}
 	if o.Threshold < 0 || o.Threshold >= 1 {
 		errs = append(errs, errors.New("simulate: threshold must be in [0, 1)"))
+	}
+	if o.TargetPrecision < 0 || o.TargetPrecision > 1 {
+		errs = append(errs, errors.New("simulate: target precision must be in [0, 1]"))
 	}
 	return errors.Join(errs...)
 }
@@ -200,9 +181,11 @@ type Month struct {
 	GateDelta    Num `json:"gate_delta"`
 	RunSeconds   Num `json:"run_seconds"`
 
-	// The model in service after the run, scored on the test set.
-	Version  string `json:"version"`
-	Accuracy Num    `json:"accuracy"`
+	// The model in service after the run, scored on the test set, and the
+	// routing threshold it serves with (its own, or Options.Threshold).
+	Version   string `json:"version"`
+	Accuracy  Num    `json:"accuracy"`
+	Threshold Num    `json:"threshold"`
 	// TestFallbackRate and TestMLPrecision apply the routing rule to the test
 	// set: the share it would send to the LLM, and the precision of the rest.
 	TestFallbackRate Num `json:"test_fallback_rate"`
@@ -212,8 +195,12 @@ type Month struct {
 // Reference is the model trained on all clean training data with the same
 // trainer, scored on the test set.
 type Reference struct {
-	TrainSamples     int `json:"train_samples"`
-	Accuracy         Num `json:"accuracy"`
+	TrainSamples int `json:"train_samples"`
+	Accuracy     Num `json:"accuracy"`
+	// Threshold is the routing threshold it earns on val (NaN without a
+	// val set, or Options.Threshold when set); the Test* columns route with
+	// it.
+	Threshold        Num `json:"threshold"`
 	TestFallbackRate Num `json:"test_fallback_rate"`
 	TestMLPrecision  Num `json:"test_ml_precision"`
 	TrainSeconds     Num `json:"train_seconds"`
@@ -222,10 +209,11 @@ type Reference struct {
 // Summary is a whole simulation.
 type Summary struct {
 	// The settings that shaped the run.
-	Threshold       float64      `json:"threshold"`
-	ThresholdSource string       `json:"threshold_source"`
-	Sweep           *SweepResult `json:"sweep,omitempty"`
-	Ambiguity       float64      `json:"ambiguity"`
+	// Threshold is Options.Threshold (0: every model routes with its own);
+	// TargetPrecision what the models' thresholds are derived for.
+	Threshold       float64 `json:"threshold"`
+	TargetPrecision float64 `json:"target_precision"`
+	Ambiguity       float64 `json:"ambiguity"`
 	Noise           float64      `json:"noise"`
 	FeedbackRate    float64      `json:"feedback_rate"`
 	SeedSamples     int          `json:"seed_samples"`
@@ -256,36 +244,21 @@ func Simulate(ctx context.Context, o Options) (*Summary, error) {
 		SeedSamples: len(seedSet), TrafficSamples: len(traffic), Labels: len(labelsOf(o.Corpus.Train)),
 	}
 
-	// The routing threshold, chosen once, before any traffic.
-	switch {
-	case o.Threshold > 0:
-		sum.ThresholdSource = "fixed by -threshold"
-	case len(o.Corpus.Val) == 0:
-		o.Threshold, sum.ThresholdSource = serve.DefaultThreshold, "serve.DefaultThreshold (no val set)"
-	default:
-		sw, err := Sweep(ctx, o, sweepPerLabel, sweepThresholds())
-		if err != nil {
-			return nil, err
-		}
-		o.Threshold, sum.Sweep = float64(sw.Chosen), sw
-		sum.ThresholdSource = fmt.Sprintf("chosen once on val: lowest threshold at which models on %v clean examples per label are all right on >= %.0f%% of the val queries they answer",
-			sweepPerLabel, 100*sweepPrecision)
+	sum.Threshold, sum.TargetPrecision = o.Threshold, o.TargetPrecision
+	if o.Threshold > 0 {
+		fmt.Fprintf(o.Progress, "routing threshold %.2f for every model (-threshold)\n", o.Threshold)
+	} else {
+		fmt.Fprintf(o.Progress, "routing: every model with the threshold it earns for precision %.2f on its hold-out\n", o.TargetPrecision)
 	}
-	sum.Threshold = o.Threshold
-	fmt.Fprintf(o.Progress, "routing threshold %.2f (%s)\n", o.Threshold, sum.ThresholdSource)
 
 	// The reference model: the same trainer on all the clean training data.
 	if !o.NoReference {
 		fmt.Fprintf(o.Progress, "reference: training on all %d clean training samples\n", len(o.Corpus.Train))
-		tr := time.Now()
-		ref, err := model.NewTrainer(o.Trainer).Train(ctx, o.Corpus.Train, nil)
+		ref, err := reference(ctx, o)
 		if err != nil {
-			return nil, fmt.Errorf("simulate: reference model: %w", err)
+			return nil, err
 		}
-		trainSecs := time.Since(tr).Seconds()
-		sc := score(ref, o.Corpus.Test, o.Threshold, o.Ambiguity)
-		sum.Reference = &Reference{TrainSamples: len(o.Corpus.Train), Accuracy: Num(sc.accuracy),
-			TestFallbackRate: Num(sc.fallback), TestMLPrecision: Num(sc.precision), TrainSeconds: Num(trainSecs)}
+		sum.Reference = ref
 	}
 
 	root := o.Root
@@ -299,7 +272,7 @@ func Simulate(ctx context.Context, o Options) (*Summary, error) {
 	} else {
 		sum.Root = root
 	}
-	w, err := newWorld(ctx, root, o, seedSet, o.Threshold)
+	w, err := newWorld(ctx, root, o, seedSet)
 	if err != nil {
 		return nil, err
 	}
@@ -363,25 +336,32 @@ type world struct {
 	models *backup.FileStore
 	srv    *serve.Server
 
-	threshold float64           // the server's routing threshold
-	lastSize  int               // dataset size after the last run that merged
-	truth     map[string]string // normalized text -> true label
+	lastSize  int                 // dataset size after the last run that merged
+	truth     map[string][]string // normalized text -> true labels
 	scored    map[backup.Version]scores
 	closed    bool
 }
 
 // newWorld lays out root (docs/ARCHITECTURE.md §2) with the seed set as the base
 // dataset and opens every piece.
-func newWorld(ctx context.Context, root string, o Options, seedSet []model.Example, threshold float64) (*world, error) {
+func newWorld(ctx context.Context, root string, o Options, seedSet []model.Example) (*world, error) {
 	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("simulate: root %s is not empty; give a new directory", root)
 	}
 	if err := writeBase(filepath.Join(root, "data", "intent_dataset.jsonl"), seedSet, o.Start); err != nil {
 		return nil, err
 	}
-	w := &world{o: o, root: root, threshold: threshold, clock: newSimClock(o.Start), truth: map[string]string{}, scored: map[backup.Version]scores{}}
+	if len(o.Corpus.Val) > 0 {
+		// val is the curated evaluation set a team keeps: the golden set,
+		// which never trains, scores every candidate and, with the
+		// held-out samples, gives each model its routing threshold.
+		if err := writeSamples(filepath.Join(root, "data", "golden_dataset.jsonl"), o.Corpus.Val, dataset.SourceHuman, o.Start); err != nil {
+			return nil, err
+		}
+	}
+	w := &world{o: o, root: root, clock: newSimClock(o.Start), truth: map[string][]string{}, scored: map[backup.Version]scores{}}
 	for _, e := range o.Corpus.Train {
-		w.truth[dataset.Normalize(e.Text)] = e.Labels[0]
+		w.truth[dataset.Normalize(e.Text)] = e.Labels
 	}
 	w.llm = newFakeLLM(o.Corpus, o.Noise, o.Seed, o.LLMLatency, w.clock)
 	dsOpts := &dataset.FileStoreOptions{
@@ -401,6 +381,7 @@ func newWorld(ctx context.Context, root string, o Options, seedSet []model.Examp
 		Dataset:         dsOpts,
 		Models:          &backup.FileStoreOptions{Now: w.clock.Now},
 		HoldoutFraction: o.HoldoutFraction,
+		TargetPrecision: o.TargetPrecision,
 		Now:             w.clock.Now,
 	})
 	if err != nil {
@@ -422,7 +403,7 @@ func newWorld(ctx context.Context, root string, o Options, seedSet []model.Examp
 		QueryLog:     w.log,
 		LLM:          w.llm,
 		LLMTimeout:   time.Minute, // the fake LLM answers at once; no real timeouts
-		Threshold:    threshold,
+		Threshold:    o.Threshold, // 0: each version's own
 		Ambiguity:    o.Ambiguity,
 		PollInterval: -1, // the simulation reloads after each run
 		Now:          w.clock.Now,
@@ -461,6 +442,11 @@ func (w *world) close() error {
 
 // writeBase writes the seed set as the curated base dataset.
 func writeBase(path string, seedSet []model.Example, at time.Time) error {
+	return writeSamples(path, seedSet, dataset.SourceSeed, at)
+}
+
+// writeSamples writes examples as samples of source src.
+func writeSamples(path string, examples []model.Example, src dataset.Source, at time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
@@ -470,8 +456,8 @@ func writeBase(path string, seedSet []model.Example, at time.Time) error {
 	}
 	bw := bufio.NewWriter(f)
 	enc := json.NewEncoder(bw)
-	for _, e := range seedSet {
-		if err := enc.Encode(dataset.Sample{Text: e.Text, Labels: e.Labels, Source: dataset.SourceSeed, Timestamp: at}); err != nil {
+	for _, e := range examples {
+		if err := enc.Encode(dataset.Sample{Text: e.Text, Labels: e.Labels, Source: src, Timestamp: at}); err != nil {
 			f.Close()
 			return fmt.Errorf("simulate: %w", err)
 		}
@@ -508,7 +494,7 @@ func (w *world) serveMonth(ctx context.Context, m int, queries []model.Example) 
 		if row.ServedBy == "" {
 			row.ServedBy = string(a.ModelVersion)
 		}
-		right := a.Label == q.Labels[0]
+		right := retrain.ExactMatch(a.Labels, q.Labels)
 		if a.Route == serve.RouteML {
 			row.MLAnswers++
 			if right {
@@ -576,6 +562,7 @@ func (w *world) retrain(ctx context.Context, m int, force bool) (Month, error) {
 	}
 	row.Version = string(v)
 	row.Accuracy, row.TestFallbackRate, row.TestMLPrecision = Num(sc.accuracy), Num(sc.fallback), Num(sc.precision)
+	row.Threshold = Num(sc.threshold)
 	return row, nil
 }
 
@@ -598,25 +585,25 @@ func (w *world) exportedNoise() (total, wrong int, err error) {
 			continue // a damaged line; the retrainer skips it too
 		}
 		total++
-		if len(s.Labels) != 1 || s.Labels[0] != w.truth[dataset.Normalize(s.Text)] {
+		if !retrain.ExactMatch(s.Labels, w.truth[dataset.Normalize(s.Text)]) {
 			wrong++
 		}
 	}
 	return total, wrong, sc.Err()
 }
 
-// scores are a model's test-set numbers.
+// scores are a model's test-set numbers with the threshold it routes with.
 type scores struct {
-	accuracy, fallback, precision float64
+	accuracy, fallback, precision, threshold float64
 }
 
 // score decodes version v from the model store and scores it on the test
-// set (cached: versions are immutable).
+// set with the threshold it serves with (cached: versions are immutable).
 func (w *world) score(ctx context.Context, v backup.Version) (scores, error) {
 	if sc, ok := w.scored[v]; ok {
 		return sc, nil
 	}
-	_, body, err := w.models.Open(ctx, v)
+	man, body, err := w.models.Open(ctx, v)
 	if err != nil {
 		return scores{}, err
 	}
@@ -627,34 +614,50 @@ func (w *world) score(ctx context.Context, v backup.Version) (scores, error) {
 	if err != nil {
 		return scores{}, err
 	}
-	sc := score(c, w.o.Corpus.Test, w.threshold, w.o.Ambiguity)
+	th := w.o.Threshold
+	if th == 0 {
+		th = serve.DefaultThreshold
+		if t, ok := man.Metrics[retrain.MetricRoutingThreshold]; ok {
+			th = t
+		}
+	}
+	sc := score(c, w.o.Corpus.Test, th, w.o.Ambiguity)
 	w.scored[v] = sc
 	return sc, nil
 }
 
-// score computes a predictor's accuracy on test and what the routing rule
-// (threshold, ambiguity) would do with it.
-func score(p model.Predictor, test []model.Example, threshold, ambiguity float64) scores {
-	rep := model.Evaluate(p, test, nil)
-	preds := predictAll(p, test)
-	answered, right := 0, 0
-	for i, pr := range preds {
-		if routedToML(pr, threshold, ambiguity) {
-			answered++
-			if pr.Label == test[i].Labels[0] {
-				right++
-			}
+// reference trains the reference model, the same trainer on all the clean
+// training data, and scores it on test with the threshold it earns on val
+// (data it did not train on).
+func reference(ctx context.Context, o Options) (*Reference, error) {
+	t := time.Now()
+	c, err := model.NewTrainer(o.Trainer).Train(ctx, o.Corpus.Train, nil)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: reference model: %w", err)
+	}
+	ref := &Reference{TrainSamples: len(o.Corpus.Train), TrainSeconds: Num(time.Since(t).Seconds()), Threshold: Num(o.Threshold)}
+	if o.Threshold == 0 {
+		ref.Threshold = Num(math.NaN())
+		if len(o.Corpus.Val) > 0 {
+			r := retrain.DeriveRouting(predictAll(c, o.Corpus.Val), o.Corpus.Val, retrain.RoutingOptions{TargetPrecision: o.TargetPrecision})
+			ref.Threshold = Num(r.Threshold)
 		}
 	}
-	return scores{accuracy: rep.Accuracy, fallback: ratio(len(test)-answered, len(test)), precision: ratio(right, answered)}
+	sc := score(c, o.Corpus.Test, float64(ref.Threshold), o.Ambiguity)
+	ref.Accuracy, ref.TestFallbackRate, ref.TestMLPrecision = Num(sc.accuracy), Num(sc.fallback), Num(sc.precision)
+	return ref, nil
 }
 
-// routedToML applies the server's routing rule (see serve.Server.Classify).
-func routedToML(p model.Prediction, threshold, ambiguity float64) bool {
-	if p.Confidence < threshold || math.IsNaN(p.Confidence) {
-		return false
+// score computes a predictor's accuracy on test and what the routing rule
+// (threshold, ambiguity) does with it; a NaN threshold routes nothing.
+func score(p model.Predictor, test []model.Example, threshold, ambiguity float64) scores {
+	rep := model.Evaluate(p, test, nil)
+	sc := scores{accuracy: rep.Accuracy, threshold: threshold, fallback: math.NaN(), precision: math.NaN()}
+	if !math.IsNaN(threshold) {
+		st := retrain.RouteAt(predictAll(p, test), test, threshold, ambiguity)
+		sc.fallback, sc.precision = 1-st.Coverage(), st.Precision()
 	}
-	return ambiguity < 0 || serve.Margin(p) >= ambiguity
+	return sc
 }
 
 // predictAll predicts every example, in batch when p can.
@@ -673,97 +676,6 @@ func predictAll(p model.Predictor, data []model.Example) []model.Prediction {
 		out[i] = p.Predict(e.Text)
 	}
 	return out
-}
-
-// SweepRow is one routing threshold of a Sweep: for each model of the
-// learning curve, the share of val the ML route answers and the precision
-// of those answers.
-type SweepRow struct {
-	Threshold float64 `json:"threshold"`
-	Coverage  []Num   `json:"coverage"`
-	Precision []Num   `json:"precision"`
-}
-
-// SweepResult is the table that chooses the routing threshold once, before
-// any traffic: models trained on PerLabel clean examples per label (the
-// learning curve the pipeline climbs), scored on val at each threshold.
-type SweepResult struct {
-	PerLabel []int      `json:"per_label"`
-	Accuracy []Num      `json:"val_accuracy"`
-	Rows     []SweepRow `json:"rows"`
-	// Chosen is the threshold the rule picks (see sweepPrecision); when no
-	// threshold of the sweep satisfies it, the one whose worst precision is
-	// best.
-	Chosen Num `json:"chosen"`
-}
-
-// sweepPrecision is the rule that chooses the routing threshold: the lowest
-// threshold at which every model of the sweep, the seed-sized one (10 per
-// label) included, is right on at least this share of the val queries it
-// answers. That is the 94% ML-precision promise, applied on val to every
-// model size the pipeline will go through, from day one. Lower thresholds
-// mean fewer fallbacks, so the lowest one that keeps the promise wins.
-const sweepPrecision = 0.94
-
-// Sweep trains one model per entry of perLabel on that many clean training
-// examples per label (chosen as the seed set is) and reports, on val, what
-// the routing rule with each threshold would do. It never looks at the test
-// set or at the traffic's noisy labels.
-func Sweep(ctx context.Context, o Options, perLabel []int, thresholds []float64) (*SweepResult, error) {
-	o.setDefaults()
-	if len(o.Corpus.Val) == 0 {
-		return nil, errors.New("simulate: sweep: no val set")
-	}
-	res := &SweepResult{PerLabel: perLabel}
-	for _, th := range thresholds {
-		res.Rows = append(res.Rows, SweepRow{Threshold: th})
-	}
-	for _, k := range perLabel {
-		sub, _ := splitSeed(o.Corpus.Train, k, o.Seed)
-		fmt.Fprintf(o.Progress, "sweep: training on %d per label (%d samples)\n", k, len(sub))
-		c, err := model.NewTrainer(o.Trainer).Train(ctx, sub, nil)
-		if err != nil {
-			return nil, fmt.Errorf("simulate: sweep: %w", err)
-		}
-		preds := predictAll(c, o.Corpus.Val)
-		right := 0
-		for j, p := range preds {
-			if p.Label == o.Corpus.Val[j].Labels[0] {
-				right++
-			}
-		}
-		res.Accuracy = append(res.Accuracy, Num(ratio(right, len(preds))))
-		for i, th := range thresholds {
-			answered, ok := 0, 0
-			for j, p := range preds {
-				if routedToML(p, th, o.Ambiguity) {
-					answered++
-					if p.Label == o.Corpus.Val[j].Labels[0] {
-						ok++
-					}
-				}
-			}
-			res.Rows[i].Coverage = append(res.Rows[i].Coverage, Num(ratio(answered, len(preds))))
-			res.Rows[i].Precision = append(res.Rows[i].Precision, Num(ratio(ok, answered)))
-		}
-	}
-	best := math.Inf(-1)
-	for _, row := range res.Rows {
-		worst := math.Inf(1)
-		for _, p := range row.Precision {
-			if !(float64(p) >= worst) { // NaN (nothing answered) counts as worst
-				worst = float64(p)
-			}
-		}
-		if worst >= sweepPrecision {
-			res.Chosen = Num(row.Threshold)
-			break
-		}
-		if worst > best {
-			best, res.Chosen = worst, Num(row.Threshold)
-		}
-	}
-	return res, nil
 }
 
 // ratio is a/b, or NaN when b is 0.

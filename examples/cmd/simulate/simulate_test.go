@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"moodfood/model"
+	"moodfood/retrain/serve"
 )
 
 // synthLabels, synthKeywords and synthFillers make the built-in synthetic
@@ -111,7 +112,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("got %d months in JSON, want %d", len(raw), months+1)
 	}
 	for i, m := range raw {
-		for _, k := range []string{"month", "accuracy", "fallback_rate", "ml_precision", "llm_calls", "dataset_size", "deployed"} {
+		for _, k := range []string{"month", "accuracy", "fallback_rate", "ml_precision", "llm_calls", "dataset_size", "deployed", "threshold"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("month %d: key %q missing", i, k)
 			}
@@ -137,6 +138,12 @@ func TestRun(t *testing.T) {
 	}
 	if !ms[0].Deployed {
 		t.Errorf("the seed model was not deployed: %s", ms[0].Reason)
+	}
+	// Every model routes with the threshold it earned: none was given.
+	for _, m := range ms {
+		if th := float64(m.Threshold); !(th > 0 && th <= 1) || th == serve.DefaultThreshold {
+			t.Errorf("month %d: threshold %v, want one the model earned", m.Month, th)
+		}
 	}
 	first, last := float64(ms[1].FallbackRate), float64(ms[months].FallbackRate)
 	if !(last < first) {
