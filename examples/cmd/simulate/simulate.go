@@ -214,12 +214,12 @@ type Summary struct {
 	Threshold       float64 `json:"threshold"`
 	TargetPrecision float64 `json:"target_precision"`
 	Ambiguity       float64 `json:"ambiguity"`
-	Noise           float64      `json:"noise"`
-	FeedbackRate    float64      `json:"feedback_rate"`
-	SeedSamples     int          `json:"seed_samples"`
-	TrafficSamples  int          `json:"traffic_samples"`
-	Labels          int          `json:"labels"`
-	Root            string       `json:"root,omitempty"`
+	Noise           float64 `json:"noise"`
+	FeedbackRate    float64 `json:"feedback_rate"`
+	SeedSamples     int     `json:"seed_samples"`
+	TrafficSamples  int     `json:"traffic_samples"`
+	Labels          int     `json:"labels"`
+	Root            string  `json:"root,omitempty"`
 
 	Months    []Month    `json:"months"`
 	Reference *Reference `json:"reference,omitempty"`
@@ -336,10 +336,10 @@ type world struct {
 	models *backup.FileStore
 	srv    *serve.Server
 
-	lastSize  int                 // dataset size after the last run that merged
-	truth     map[string][]string // normalized text -> true labels
-	scored    map[backup.Version]scores
-	closed    bool
+	lastSize int                 // dataset size after the last run that merged
+	truth    map[string][]string // normalized text -> true labels
+	scored   map[backup.Version]scores
+	closed   bool
 }
 
 // newWorld lays out root (docs/ARCHITECTURE.md §2) with the seed set as the base
