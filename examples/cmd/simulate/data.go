@@ -12,22 +12,22 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"moodfood/model"
 )
 
 // Corpus is the labelled data a simulation runs on: Train is split into the
-// seed set and the traffic, Val is used once to choose the routing threshold,
-// Test scores every model the simulation deploys. Every example has exactly
-// one label.
+// seed set and the traffic, Val (optional) is the golden set, Test scores
+// every model the simulation deploys. Examples may carry any number of
+// labels (none means "no intent").
 type Corpus struct {
 	Train, Val, Test []model.Example
 }
 
 // loadCorpus reads dir/{train,val,test}.jsonl, CLINC150's layout: one
-// {"text": ..., "labels": [...]} object per line. Lines without exactly one
-// label (there are none in CLINC150's in-scope files) are skipped, since the
-// simulation is single-label. val.jsonl is optional.
+// {"text": ..., "labels": [...]} object per line, single- or multi-label.
+// val.jsonl is optional.
 func loadCorpus(dir string) (Corpus, error) {
 	var c Corpus
 	var err error
@@ -72,7 +72,7 @@ func loadJSONL(path string) ([]model.Example, error) {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, &loadError{path, fmt.Errorf("line %d: %w", n, err)}
 		}
-		if len(e.Labels) != 1 || e.Text == "" {
+		if e.Text == "" {
 			continue
 		}
 		out = append(out, e)
@@ -81,7 +81,7 @@ func loadJSONL(path string) ([]model.Example, error) {
 		return nil, &loadError{path, err}
 	}
 	if len(out) == 0 {
-		return nil, &loadError{path, fmt.Errorf("no single-label examples")}
+		return nil, &loadError{path, fmt.Errorf("no examples")}
 	}
 	return out, nil
 }
@@ -90,7 +90,9 @@ func loadJSONL(path string) ([]model.Example, error) {
 func labelsOf(data []model.Example) []string {
 	seen := map[string]bool{}
 	for _, e := range data {
-		seen[e.Labels[0]] = true
+		for _, l := range e.Labels {
+			seen[l] = true
+		}
 	}
 	out := make([]string, 0, len(seen))
 	for l := range seen {
@@ -123,27 +125,45 @@ func hash01(seed uint64, parts ...string) float64 {
 	return float64(z>>11) / (1 << 53)
 }
 
-// splitSeed picks the seed set: for each label, the perLabel examples of
-// train with the smallest hash01(seed, "seed", text), so the choice is
-// deterministic, spread over the file and independent of its order. The rest
-// is the traffic, in an order shuffled by hash01(seed, "order", text) so that
-// every month sees every label (CLINC150's files are grouped by label). Both
-// results are new slices.
+// setKey names a label set, whatever its order ("" for no intent).
+func setKey(labels []string) string {
+	ls := slices.Clone(labels)
+	slices.Sort(ls)
+	return strings.Join(ls, "\x1f")
+}
+
+// splitSeed picks the seed set: going through train in the order of
+// hash01(seed, "seed", text), an example joins it while one of its labels
+// (or, for a text without labels, "no intent") has fewer than perLabel
+// seed examples. For single-label data that is, for each label, the
+// perLabel examples with the smallest hash: deterministic, spread over the
+// file and independent of its order. The rest is the traffic, in an order
+// shuffled by hash01(seed, "order", text) so that every month sees every
+// label (CLINC150's files are grouped by label). Both results are new
+// slices.
 func splitSeed(train []model.Example, perLabel int, seed uint64) (seedSet, traffic []model.Example) {
 	type keyed struct {
 		e model.Example
 		k float64
 		i int
 	}
-	byLabel := map[string][]keyed{}
+	byHash := make([]keyed, len(train))
 	for i, e := range train {
-		byLabel[e.Labels[0]] = append(byLabel[e.Labels[0]], keyed{e, hash01(seed, "seed", e.Text, fmt.Sprint(i)), i})
+		byHash[i] = keyed{e, hash01(seed, "seed", e.Text, fmt.Sprint(i)), i}
 	}
+	slices.SortFunc(byHash, func(a, b keyed) int { return cmpFloat(a.k, b.k, a.i, b.i) })
 	chosen := make([]bool, len(train))
-	for _, xs := range byLabel {
-		slices.SortFunc(xs, func(a, b keyed) int { return cmpFloat(a.k, b.k, a.i, b.i) })
-		for _, x := range xs[:min(perLabel, len(xs))] {
+	count := map[string]int{}
+	for _, x := range byHash {
+		keys := x.e.Labels
+		if len(keys) == 0 {
+			keys = []string{"\x00none"}
+		}
+		if slices.ContainsFunc(keys, func(l string) bool { return count[l] < perLabel }) {
 			chosen[x.i] = true
+			for _, l := range keys {
+				count[l]++
+			}
 		}
 	}
 	var rest []keyed

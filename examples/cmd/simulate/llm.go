@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,9 +15,9 @@ import (
 )
 
 // fakeLLM is the simulated teacher behind the serving fallback: it knows the
-// true label of every text of the corpus and answers it, except that with
-// probability noise it answers a wrong label, chosen uniformly among the
-// others. Both choices are hashes of (seed, text), so the same text always
+// true labels of every text of the corpus and answers them, except that with
+// probability noise it answers a wrong label set, chosen uniformly among the
+// other label sets of the corpus (for single-label data: the other labels). Both choices are hashes of (seed, text), so the same text always
 // gets the same answer (a deterministic teacher at temperature 0) and the
 // run is reproducible whatever the call order.
 //
@@ -25,9 +27,9 @@ import (
 // simulated clock by latency, which is how LLM fallbacks show up in the
 // serving latency. A fakeLLM is safe for concurrent use.
 type fakeLLM struct {
-	truth   map[string]string // dataset.Normalize(text) -> label
-	labels  []string          // sorted label set
-	index   map[string]int    // label -> position in labels
+	truth   map[string][]string // dataset.Normalize(text) -> labels
+	sets    [][]string          // the corpus's distinct label sets, sorted by key
+	index   map[string]int      // setKey -> position in sets
 	noise   float64
 	seed    uint64
 	latency time.Duration
@@ -47,16 +49,22 @@ var errUnknownText = errors.New("fake llm: text not in the corpus")
 
 // newFakeLLM returns a teacher for every text of data.
 func newFakeLLM(c Corpus, noise float64, seed uint64, latency time.Duration, clock *simClock) *fakeLLM {
-	l := &fakeLLM{truth: map[string]string{}, noise: noise, seed: seed, latency: latency, clock: clock}
+	l := &fakeLLM{truth: map[string][]string{}, noise: noise, seed: seed, latency: latency, clock: clock}
 	for _, data := range [][]model.Example{c.Train, c.Val, c.Test} {
 		for _, e := range data {
-			l.truth[dataset.Normalize(e.Text)] = e.Labels[0]
+			l.truth[dataset.Normalize(e.Text)] = e.Labels
 		}
 	}
-	l.labels = labelsOf(c.Train)
-	l.index = make(map[string]int, len(l.labels))
-	for i, lb := range l.labels {
-		l.index[lb] = i
+	l.index = map[string]int{}
+	for _, e := range c.Train {
+		if _, ok := l.index[setKey(e.Labels)]; !ok {
+			l.index[setKey(e.Labels)] = 0
+			l.sets = append(l.sets, slices.Clone(e.Labels))
+		}
+	}
+	slices.SortFunc(l.sets, func(a, b []string) int { return strings.Compare(setKey(a), setKey(b)) })
+	for i, set := range l.sets {
+		l.index[setKey(set)] = i
 	}
 	return l
 }
@@ -72,15 +80,15 @@ func (l *fakeLLM) Label(ctx context.Context, text string) ([]string, float64, er
 		return nil, 0, fmt.Errorf("%w: %q", errUnknownText, text)
 	}
 	l.calls.Add(1)
-	if len(l.labels) > 1 && hash01(l.seed, "llm-noise", text) < l.noise {
-		// A wrong label: one of the len-1 others, uniformly.
-		k := int(hash01(l.seed, "llm-wrong", text) * float64(len(l.labels)-1))
-		k = min(k, len(l.labels)-2)
-		i := l.index[truth]
+	if n := len(l.sets); n > 1 && hash01(l.seed, "llm-noise", text) < l.noise {
+		// A wrong label set: one of the n-1 others, uniformly.
+		k := int(hash01(l.seed, "llm-wrong", text) * float64(n-1))
+		k = min(k, n-2)
+		i := l.index[setKey(truth)]
 		l.wrong.Add(1)
-		return []string{l.labels[(i+1+k)%len(l.labels)]}, llmConfidence, nil
+		return slices.Clone(l.sets[(i+1+k)%n]), llmConfidence, nil
 	}
-	return []string{truth}, llmConfidence, nil
+	return slices.Clone(truth), llmConfidence, nil
 }
 
 // simClock is the simulation's clock, shared by the retrainer, the dataset
