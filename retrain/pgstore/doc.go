@@ -8,6 +8,7 @@
 //	db, err := pgstore.Open(ctx, url, nil) // after pgstore.Migrate (cronjob migrate)
 //	db.Locker()  // retrain.Locker: pg_try_advisory_lock on a dedicated connection
 //	db.Models()  // retrain.ModelStore (+ Restorer, backup.Pruner, backup.Verifier)
+//	db.History() // retrain.History: one row per run
 //
 // Every table lives in one schema (Options.Schema, "moodfood" by default),
 // so several deployments can share a database; advisory lock keys and the
