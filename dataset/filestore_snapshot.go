@@ -107,7 +107,7 @@ func (s *FileStore) readSnapshot(ctx context.Context, snap *Snapshot, training i
 		return err
 	}
 	snap.addCorrupt(filepath.Base(s.golden), st)
-	excludeGolden(snap)
+	ExcludeGolden(snap)
 	return nil
 }
 
@@ -122,8 +122,11 @@ func (snap *Snapshot) addCorrupt(name string, st jsonl.Stats) {
 	}
 }
 
-// excludeGolden drops golden keys from Base, Old and New.
-func excludeGolden(snap *Snapshot) {
+// ExcludeGolden removes from snap.Base, Old and New every sample whose
+// normalized text is in snap.Golden, counting them in snap.GoldenExcluded,
+// so that the golden set never enters training. Every DatasetStore applies
+// it to its Snapshot.
+func ExcludeGolden(snap *Snapshot) {
 	if len(snap.Golden) == 0 {
 		return
 	}

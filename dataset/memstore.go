@@ -54,7 +54,7 @@ func (m *MemStore) Snapshot(ctx context.Context) (Snapshot, error) {
 		Golden: slices.Clone(m.golden),
 		Mark:   Mark{Offset: int64(len(m.exported)), Count: len(m.exported)},
 	}
-	excludeGolden(&snap)
+	ExcludeGolden(&snap)
 	return snap, nil
 }
 

@@ -9,6 +9,8 @@
 //	db.Locker()  // retrain.Locker: pg_try_advisory_lock on a dedicated connection
 //	db.Models()  // retrain.ModelStore (+ Restorer, backup.Pruner, backup.Verifier)
 //	db.History() // retrain.History: one row per run
+//	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer): base, golden, exported samples, watermarks
+//	db.QueryLog(nil) // serve.QueryLogger: batched COPY from a bounded queue
 //
 // Every table lives in one schema (Options.Schema, "moodfood" by default),
 // so several deployments can share a database; advisory lock keys and the
