@@ -43,6 +43,9 @@ type Info struct {
 	Skipped int `json:"skipped"`
 	// CreatedBy is TrainerOptions.CreatedBy.
 	CreatedBy string `json:"created_by"`
+	// Calibration maps the raw scores to the probabilities Predict
+	// reports (format version 1 files read as the identity, Method "none").
+	Calibration Calibration `json:"calibration"`
 	// Metrics are whatever the trainer's caller recorded with SetMetrics.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
@@ -60,6 +63,7 @@ type Classifier struct {
 	multi  bool
 	w      []float32 // feature-major: w[f*K+k]
 	b      []float64 // per-label bias
+	cal    Calibration
 	info   Info
 	pool   sync.Pool
 
@@ -104,8 +108,16 @@ func (c *Classifier) Info() Info {
 // with other methods: call it before sharing the classifier.
 func (c *Classifier) SetMetrics(m map[string]float64) { c.info.Metrics = maps.Clone(m) }
 
-// scores computes the per-label probabilities of text into s.scores.
+// scores computes the per-label calibrated probabilities of text into
+// s.scores.
 func (c *Classifier) scores(text string, s *scratch) {
+	c.logits(text, s)
+	c.cal.apply(s.scores[:c.k()], c.multi)
+}
+
+// logits computes the per-label raw scores of text (before calibration and
+// the softmax or sigmoid) into s.scores.
+func (c *Classifier) logits(text string, s *scratch) {
 	c.vec.vector(text, s)
 	K := c.k()
 	sc := s.scores[:K]
@@ -117,13 +129,13 @@ func (c *Classifier) scores(text string, s *scratch) {
 	for k, v := range z {
 		sc[k] = float64(v) + c.b[k]
 	}
-	if c.multi {
-		for k, z := range sc {
-			sc[k] = sigmoid(z)
-		}
-		return
-	}
-	softmax(sc)
+}
+
+// setCalibration installs cal; it must happen before the classifier is
+// shared.
+func (c *Classifier) setCalibration(cal Calibration) {
+	c.cal = cal
+	c.info.Calibration = cal
 }
 
 func sigmoid(z float64) float64 {

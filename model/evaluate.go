@@ -24,7 +24,7 @@ type EvalOptions struct {
 	// reported. Zero means 10; negative means none.
 	TopConfused int
 	// Bins is the number of equal-width confidence bins for ECE. Zero means
-	// 10.
+	// DefaultBins (15).
 	Bins int
 	// Workers is the number of goroutines predicting. Zero means
 	// runtime.GOMAXPROCS(0). The predictor must be safe for concurrent use
@@ -136,7 +136,7 @@ func evalDefaults(opts *EvalOptions) EvalOptions {
 		o.TopConfused = 10
 	}
 	if o.Bins <= 0 {
-		o.Bins = 10
+		o.Bins = DefaultBins
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

@@ -13,12 +13,13 @@ import (
 	"slices"
 )
 
-// The model file format, version 1:
+// The model file format, version 2 (version 1, which lacks the
+// calibration, is still read: its calibration is the identity):
 //
 //	magic           8 bytes  "MOODMDL\x00"
 //	format version  uint32, little-endian (1)
 //	header length   uint32, little-endian (at most MaxHeaderBytes)
-//	header          JSON: {"info": Info, "vocabulary": [...], "payload_bytes": n,
+//	header          JSON: {"info": Info (with its calibration), "vocabulary": [...], "payload_bytes": n,
 //	                       "payload_sha256": "hex", "layout": "..."}
 //	payload         little-endian: idf[V] float64, weights[V*K] float32
 //	                (feature-major), bias[K] float64; V = vocabulary size,
@@ -30,9 +31,11 @@ import (
 // the weights and rejects non-finite values. Encode computes the payload's
 // SHA-256 once per classifier (a decoded one has it already).
 const (
-	formatVersion = 1
-	magic         = "MOODMDL\x00"
-	layout        = "le f64 idf[V], f32 weights[V*K], f64 bias[K]"
+	formatVersion = 2
+	// minFormatVersion is the oldest format version Decode reads.
+	minFormatVersion = 1
+	magic            = "MOODMDL\x00"
+	layout           = "le f64 idf[V], f32 weights[V*K], f64 bias[K]"
 
 	// MaxHeaderBytes caps the JSON header (labels and vocabulary) Decode reads.
 	MaxHeaderBytes = 64 << 20
@@ -147,8 +150,13 @@ func (c *Classifier) Encode(w io.Writer) error {
 	buf := make([]byte, encodeChunk)
 	sum := c.payloadSum(buf)
 	size, _ := payloadSize(len(c.vec.terms), len(c.labels))
+	in := c.Info()
+	if in.Calibration.Method == "" { // a classifier built without one
+		in.Calibration = identityCal()
+	}
+	in.FormatVersion = formatVersion
 	hd := header{
-		Info:          c.Info(),
+		Info:          in,
 		Vocabulary:    c.vec.terms,
 		Layout:        layout,
 		PayloadBytes:  size,
@@ -190,8 +198,9 @@ func Decode(r io.Reader) (*Classifier, error) {
 	if string(pre[:8]) != magic {
 		return nil, fmt.Errorf("%w: bad magic number", ErrFormat)
 	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != formatVersion {
-		return nil, fmt.Errorf("%w: format version %d (this package reads %d)", ErrFormat, v, formatVersion)
+	version := binary.LittleEndian.Uint32(pre[8:])
+	if version < minFormatVersion || version > formatVersion {
+		return nil, fmt.Errorf("%w: format version %d (this package reads %d to %d)", ErrFormat, version, minFormatVersion, formatVersion)
 	}
 	hl := binary.LittleEndian.Uint32(pre[12:])
 	if hl > MaxHeaderBytes {
@@ -213,7 +222,7 @@ func Decode(r io.Reader) (*Classifier, error) {
 	if V > MaxVocab || K > MaxLabels {
 		return nil, fmt.Errorf("%w: %d features, %d labels", ErrTooLarge, V, K)
 	}
-	if err := checkHeader(&hd); err != nil {
+	if err := checkHeader(&hd, int(version)); err != nil {
 		return nil, err
 	}
 	size, ok := payloadSize(V, K)
@@ -248,6 +257,10 @@ func Decode(r io.Reader) (*Classifier, error) {
 		b: bias,
 	}
 	c.info.Labels = nil
+	if version < 2 || hd.Info.Calibration.Method == "" {
+		c.info.Calibration = identityCal()
+	}
+	c.cal = c.info.Calibration
 	c.sumOnce.Do(func() { copy(c.sum[:], want) })
 	return c, nil
 }
@@ -363,11 +376,23 @@ func (p *payloadReader) f32s(out []float32) bool {
 }
 
 // checkHeader validates the header fields that the classifier relies on.
-func checkHeader(hd *header) error {
+func checkHeader(hd *header, version int) error {
 	in := &hd.Info
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
-	if in.FormatVersion != formatVersion {
+	if in.FormatVersion != version {
 		return bad("header format version")
+	}
+	if version >= 2 {
+		cal := in.Calibration
+		switch cal.Method {
+		case "none", "temperature", "platt":
+		default:
+			return bad("calibration method")
+		}
+		// finite, positive and bounded: fitting searches scales in [e^-6, e^6]
+		if !(cal.Scale > 0 && cal.Scale <= 1e4) || !(cal.Bias >= -1e4 && cal.Bias <= 1e4) || !(cal.Mix >= 0 && cal.Mix < 1) {
+			return bad("calibration parameters")
+		}
 	}
 	if hd.Layout != layout {
 		return fmt.Errorf("%w: payload layout %q", ErrFormat, hd.Layout)

@@ -13,12 +13,12 @@ import (
 )
 
 // TestEncode_Golden pins the file format: the encoding of a synthetic model
-// must not change (its SHA-256 was taken from the format's first
+// must not change (its SHA-256 was taken from format version 2's first
 // implementation).
 func TestEncode_Golden(t *testing.T) {
 	c := synthModel(t, 3001, 17)
 	c.SetMetrics(map[string]float64{"accuracy": 0.75})
-	const want = "0d722439b6eac0833ddcabbd53894a7f90061599018b200019d7ebfa3d1e3897"
+	const want = "eb53f95956e4d864b93b063a146260d1391b93d5029bf39541c6e5ed31016cae"
 	for i := range 2 { // the first Encode computes the payload hash, the second reuses it
 		if got := sha256.Sum256(encoded(t, c)); hex.EncodeToString(got[:]) != want {
 			t.Fatalf("Encode #%d: sha256 %x, want %s", i+1, got, want)

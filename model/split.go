@@ -19,6 +19,12 @@ func InHoldout(key string, fraction float64) bool {
 	if fraction >= 1 {
 		return true
 	}
+	return holdoutPoint(key) < fraction
+}
+
+// holdoutPoint maps key to a number in [0, 1): the FNV-1a 64-bit hash,
+// mixed by the SplitMix64 finalizer.
+func holdoutPoint(key string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	x := h.Sum64()
@@ -27,7 +33,7 @@ func InHoldout(key string, fraction float64) bool {
 	x ^= x >> 27
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
-	return float64(x>>11)/(1<<53) < fraction
+	return float64(x>>11) / (1 << 53)
 }
 
 // NormalizeKey is the default split key: text lower-cased, with runs of

@@ -96,17 +96,7 @@ func (t *Trainer) Train(ctx context.Context, data []Example, progress func(Progr
 	if threshold <= 0 || threshold >= 1 {
 		threshold = 0.5
 	}
-	if multi && o.TuneThreshold && o.Threshold == 0 {
-		train, hold := Split(kept, o.HoldoutFraction, nil)
-		if len(train) > 0 && len(hold) > 0 {
-			c, err := t.fit(ctx, train, labels, true, threshold, cfg, progress)
-			if err != nil {
-				return nil, err
-			}
-			threshold = tuneThreshold(c, hold)
-		}
-	}
-	c, err := t.fit(ctx, kept, labels, multi, threshold, cfg, progress)
+	c, err := t.fitCalibrated(ctx, kept, labels, multi, threshold, cfg, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -126,59 +116,6 @@ func checkLabel(l string) error {
 		}
 	}
 	return nil
-}
-
-// tuneThreshold returns the decision threshold in 0.05..0.95 with the best
-// micro-F1 of c on hold (the smallest on ties).
-func tuneThreshold(c *Classifier, hold []Example) float64 {
-	K := c.k()
-	li := map[string]int{}
-	for k, l := range c.labels {
-		li[l] = k
-	}
-	type cand struct{ tp, fp, fn int }
-	ths := make([]float64, 0, 19)
-	for i := 1; i <= 19; i++ {
-		ths = append(ths, float64(i)/20)
-	}
-	counts := make([]cand, len(ths))
-	s := c.getScratch()
-	truth := make([]bool, K)
-	for _, ex := range hold {
-		c.scores(ex.Text, s)
-		clear(truth)
-		for _, l := range ex.Labels {
-			if k, ok := li[l]; ok {
-				truth[k] = true
-			}
-		}
-		for i, th := range ths {
-			for k := range K {
-				pred := s.scores[k] >= th
-				switch {
-				case pred && truth[k]:
-					counts[i].tp++
-				case pred:
-					counts[i].fp++
-				case truth[k]:
-					counts[i].fn++
-				}
-			}
-		}
-	}
-	c.pool.Put(s)
-	best, bestF := 0.5, -1.0
-	for i, th := range ths {
-		cc := counts[i]
-		f := 0.0
-		if d := 2*cc.tp + cc.fp + cc.fn; d > 0 {
-			f = float64(2*cc.tp) / float64(d)
-		}
-		if f > bestF+1e-12 {
-			best, bestF = th, f
-		}
-	}
-	return best
 }
 
 // fit vectorizes the data and trains the linear model.

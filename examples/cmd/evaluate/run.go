@@ -41,6 +41,8 @@ type result struct {
 	MultiLabel      bool     `json:"multi_label"`
 	Threshold       float64  `json:"threshold,omitempty"`
 	PeakRSSMB       float64  `json:"peak_rss_mb,omitempty"`
+	// Calibration is the model's (see model.Calibration).
+	Calibration model.Calibration `json:"calibration"`
 
 	report model.Report
 }
@@ -65,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		noChar     = fs.Bool("no-char", false, "disable character n-grams")
 		mode       = fs.String("mode", "auto", "label mode: auto, single or multi")
 		tune       = fs.Bool("tune-threshold", false, "multi-label: tune the decision threshold on held-out training data")
+		noCal      = fs.Bool("no-calibration", false, "train without calibration (raw softmax/sigmoid confidences)")
 		workers    = fs.Int("workers", 0, "goroutines for training (0 = GOMAXPROCS)")
 		top        = fs.Int("top-confused", 5, "confused pairs to print")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -115,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			RejectBelow:  opts.RejectBelow,
 			PredictP50us: float64(lat.P50.Nanoseconds()) / 1e3, PredictP99us: float64(lat.P99.Nanoseconds()) / 1e3,
 			NTrain: in.NTrain, NTest: r.N, NLabels: len(in.Labels), VocabSize: in.VocabSize, MultiLabel: in.MultiLabel,
-			Threshold: in.Config.Threshold, report: r,
+			Threshold: in.Config.Threshold, Calibration: in.Calibration, report: r,
 		}
 		if r.MultiLabel {
 			res.SubsetAccuracy, res.HammingLoss = &r.SubsetAccuracy, &r.HammingLoss
@@ -141,7 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *scale > 0 {
 			train = grow(train, *scale, *seed)
 		}
-		opts := &model.TrainerOptions{Seed: *seed, Epochs: *epochs, NoCharNGrams: *noChar, TuneThreshold: *tune, Workers: *workers}
+		opts := &model.TrainerOptions{Seed: *seed, Epochs: *epochs, NoCharNGrams: *noChar, TuneThreshold: *tune, Workers: *workers,
+			NoCalibration: *noCal}
 		switch *mode {
 		case "auto":
 		case "single":
@@ -230,6 +234,12 @@ func printReport(w io.Writer, r result) {
 	if r.InScopeAccuracy != nil {
 		fmt.Fprintf(w, "  in-scope accuracy %.4f\n  OOS recall        %.4f (reject below %.2f, %d rejected)\n",
 			*r.InScopeAccuracy, *r.OOSRecall, r.RejectBelow, r.report.Rejected)
+	}
+	if c := r.Calibration; c.Method != "none" {
+		fmt.Fprintf(w, "  calibration       %s: scale %.3f, bias %.3f, mix %.4f, on %d held-out predictions of %d models\n",
+			c.Method, c.Scale, c.Bias, c.Mix, c.N, c.Models)
+	} else {
+		fmt.Fprintln(w, "  calibration       none")
 	}
 	fmt.Fprintf(w, "  predict latency   p50 %.1fµs, p99 %.1fµs\n", r.PredictP50us, r.PredictP99us)
 	if r.PeakRSSMB > 0 {
