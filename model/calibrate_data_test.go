@@ -3,40 +3,10 @@ package model
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"slices"
 	"testing"
 	"time"
 )
-
-// perIntent returns n examples of each label of data (all of a label's
-// examples when it has fewer), drawn with a fixed seed, in data's order.
-func perIntent(data []Example, n int, seed uint64) []Example {
-	byLabel := map[string][]int{}
-	var labels []string
-	for i, ex := range data {
-		l := ex.Labels[0]
-		if _, ok := byLabel[l]; !ok {
-			labels = append(labels, l)
-		}
-		byLabel[l] = append(byLabel[l], i)
-	}
-	slices.Sort(labels)
-	rng := rand.New(rand.NewPCG(seed, 11))
-	var keep []int
-	for _, l := range labels {
-		idx := byLabel[l]
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		keep = append(keep, idx[:min(n, len(idx))]...)
-	}
-	slices.Sort(keep)
-	out := make([]Example, len(keep))
-	for i, k := range keep {
-		out[i] = data[k]
-	}
-	return out
-}
 
 // TestCalibration_CLINC150 trains on 10, 25 and 50 examples per intent of
 // CLINC150's train split (drawn with a fixed seed) and on all of it (100 per
@@ -54,7 +24,7 @@ func TestCalibration_CLINC150(t *testing.T) {
 		data := train
 		name := "all"
 		if n > 0 {
-			data, name = perIntent(train, n, 1), fmt.Sprint(n)
+			data, name = SamplePerLabel(train, n, 1), fmt.Sprint(n)
 		}
 		t.Run(name, func(t *testing.T) {
 			var ece [2]float64

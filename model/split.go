@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash/fnv"
+	"math/rand/v2"
 	"slices"
 	"strings"
 )
@@ -77,4 +78,38 @@ func Fingerprint(data []Example) string {
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SamplePerLabel returns at most n examples of each label set of data (all
+// of them when a set has fewer), drawn with the given seed, in data's order:
+// a learning-curve sample ("10 examples per intent"). Examples are grouped by
+// their sorted labels joined with a comma, so multi-label data is sampled
+// per label combination and unlabelled examples form one group. The same
+// data, n and seed give the same sample.
+func SamplePerLabel(data []Example, n int, seed uint64) []Example {
+	groups := map[string][]int{}
+	var keys []string
+	for i, ex := range data {
+		ls := slices.Clone(ex.Labels)
+		slices.Sort(ls)
+		k := strings.Join(ls, ",")
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	slices.Sort(keys)
+	rng := rand.New(rand.NewPCG(seed, 11))
+	var keep []int
+	for _, k := range keys {
+		idx := groups[k]
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		keep = append(keep, idx[:min(n, len(idx))]...)
+	}
+	slices.Sort(keep)
+	out := make([]Example, len(keep))
+	for i, k := range keep {
+		out[i] = data[k]
+	}
+	return out
 }

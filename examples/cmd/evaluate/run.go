@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		save       = fs.String("save", "", "save the trained model to this file")
 		asJSON     = fs.Bool("json", false, "print one JSON object")
 		scale      = fs.Int("scale", 0, "grow the training data to this many examples by perturbed replication")
+		perLabel   = fs.Int("per-label", 0, "train on at most this many examples per label (set), drawn with -sample-seed")
+		sampleSeed = fs.Uint64("sample-seed", 1, "seed of the -per-label sample")
 		seed       = fs.Uint64("seed", 0, "training seed")
 		epochs     = fs.Int("epochs", 0, "training epochs (0 = automatic)")
 		noChar     = fs.Bool("no-char", false, "disable character n-grams")
@@ -140,6 +142,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		train, err := readFiles(*trainFiles)
 		if err != nil {
 			return fail(err)
+		}
+		if *perLabel > 0 {
+			train = model.SamplePerLabel(train, *perLabel, *sampleSeed)
 		}
 		if *scale > 0 {
 			train = grow(train, *scale, *seed)
