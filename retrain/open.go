@@ -103,26 +103,74 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 		ds.Close()
 		return nil, fmt.Errorf("retrain: open: %w", err)
 	}
+	logFile := &lazyFile{path: filepath.Join(logs, "retrain.log")}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: o.LogLevel}))
+	}
+	cfg := o.config()
+	cfg.Data, cfg.Models = ds, ms
+	cfg.HistoryPath = filepath.Join(logs, "retrain_history.jsonl")
+	cfg.LockPath = filepath.Join(logs, "retrain.lock")
+	cfg.CronStatusPath = filepath.Join(logs, "cron_status.json")
+	r, err := New(cfg)
+	if err != nil {
+		ms.Close()
+		ds.Close()
+		return nil, err
+	}
+	r.closers = []io.Closer{logFile, ds, ms}
+	return r, nil
+}
+
+// Stores are the stores OpenStores wires in place of Open's files under a
+// root: a database backend (package retrain/pgstore), or any other.
+type Stores struct {
+	// Data and Models are required.
+	Data   DatasetStore
+	Models ModelStore
+	// Locker keeps runs from overlapping across processes and hosts (nil =
+	// this process only). History keeps the run records (nil = in memory).
+	Locker  Locker
+	History History
+	// Closers are closed by Retrainer.Close, last first.
+	Closers []io.Closer
+}
+
+// OpenStores returns a Retrainer over s with the defaults of Open: the model
+// package's trainer (Options.Trainer), DefaultTrigger(), and every other
+// Options field as Open takes it (Options.Dataset, Options.Models and
+// Options.Locker/History do not apply; a nil Options.Logger discards the
+// log). Close closes s.Closers.
+func OpenStores(s Stores, opts *Options) (*Retrainer, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	cfg := o.config()
+	cfg.Data, cfg.Models, cfg.Locker, cfg.History = s.Data, s.Models, s.Locker, s.History
+	r, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.closers = s.Closers
+	return r, nil
+}
+
+// config is the Config of Open and OpenStores without the stores.
+func (o *Options) config() Config {
 	var tcfg json.RawMessage
 	if o.Trainer != nil {
 		tcfg, _ = json.Marshal(o.Trainer)
 	} else {
 		tcfg = json.RawMessage("{}")
 	}
-	logFile := &lazyFile{path: filepath.Join(logs, "retrain.log")}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: o.LogLevel}))
-	}
 	trig := o.Trigger
 	if trig == nil {
 		trig = DefaultTrigger()
 	}
-	r, err := New(Config{
+	return Config{
 		Trigger:         trig,
-		Data:            ds,
 		Trainer:         &modelTrainer{t: model.NewTrainer(o.Trainer)},
-		Models:          ms,
 		Notifier:        o.Notifier,
 		Gate:            o.Gate,
 		TargetPrecision: o.TargetPrecision,
@@ -133,26 +181,16 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 		Merge:           o.Merge,
 		Retention:       o.Retention,
 		TrainerConfig:   tcfg,
-		HistoryPath:     filepath.Join(logs, "retrain_history.jsonl"),
 		Locker:          o.Locker,
 		History:         o.History,
-		LockPath:        filepath.Join(logs, "retrain.lock"),
-		CronStatusPath:  filepath.Join(logs, "cron_status.json"),
 		SignalWindow:    o.SignalWindow,
 		SignalWindows:   o.SignalWindows,
 		NotifyTimeout:   o.NotifyTimeout,
-		Logger:          logger,
+		Logger:          o.Logger,
 		Now:             o.Now,
 		OnEvent:         o.OnEvent,
 		OnProgress:      o.OnProgress,
-	})
-	if err != nil {
-		ms.Close()
-		ds.Close()
-		return nil, err
 	}
-	r.closers = []io.Closer{logFile, ds, ms}
-	return r, nil
 }
 
 // modelTrainer adapts *model.Trainer and model.Decode to Trainer.

@@ -346,3 +346,35 @@ func (s *DatasetStore) Pending(ctx context.Context) (int, error) {
 	}
 	return after + st.Exported, nil
 }
+
+// Load fills an empty store (no base, golden or exported samples) in one
+// transaction: the base set, the golden set and samples already exported
+// from a query log, which count as new. It reports false and changes
+// nothing when the store holds any sample, so loading twice is a no-op.
+// cronjob run --init uses it to load a root directory into a database.
+func (s *DatasetStore) Load(ctx context.Context, base, golden, exported []dataset.Sample) (bool, error) {
+	loaded := false
+	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.db.key("export")); err != nil {
+			return err
+		}
+		var any bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM samples)").Scan(&any); err != nil || any {
+			return err
+		}
+		for _, k := range []struct {
+			kind string
+			ss   []dataset.Sample
+		}{{"base", base}, {"golden", golden}, {"exported", exported}} {
+			if err := copySamples(ctx, tx, k.kind, k.ss); err != nil {
+				return err
+			}
+		}
+		loaded = true
+		return nil
+	})
+	if err != nil {
+		return false, s.db.scrub(fmt.Errorf("pgstore: load: %w", err))
+	}
+	return loaded, nil
+}

@@ -242,3 +242,21 @@ func TestQueryLog_Bounded(t *testing.T) {
 		t.Errorf("after Close: %+v", st)
 	}
 }
+
+func TestDatasetStore_Load(t *testing.T) {
+	ctx := context.Background()
+	_, ds, _ := openDataset(t)
+	base := []dataset.Sample{{Text: "base one", Labels: []string{"a"}}}
+	golden := []dataset.Sample{{Text: "golden one", Labels: []string{"a"}}}
+	exp := []dataset.Sample{{Text: "exported one", Labels: []string{"b"}, QueryID: "q1"}}
+	if ok, err := ds.Load(ctx, base, golden, exp); err != nil || !ok {
+		t.Fatalf("Load into an empty store = %v, %v", ok, err)
+	}
+	if ok, err := ds.Load(ctx, exp, nil, nil); err != nil || ok {
+		t.Fatalf("second Load = %v, %v; want a no-op", ok, err)
+	}
+	snap, err := ds.Snapshot(ctx)
+	if err != nil || len(snap.Base) != 1 || len(snap.Golden) != 1 || len(snap.New) != 1 || snap.New[0].QueryID != "q1" {
+		t.Fatalf("Snapshot after Load = %+v, %v", snap, err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"moodfood/retrain"
 )
 
 // Options tunes Open. A nil *Options and every zero field mean the default
@@ -162,4 +164,17 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// Stores returns the schema's stores for retrain.OpenStores: the
+// DatasetStore (with opts), the ModelStore, the Locker and the History.
+// Closing the Retrainer closes the Locker's connections and this DB.
+func (db *DB) Stores(opts *DatasetOptions) (retrain.Stores, error) {
+	ds, err := db.Dataset(opts)
+	if err != nil {
+		return retrain.Stores{}, err
+	}
+	lk := db.Locker()
+	return retrain.Stores{Data: ds, Models: db.Models(), Locker: lk, History: db.History(),
+		Closers: []io.Closer{db, lk}}, nil
 }

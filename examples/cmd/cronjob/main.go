@@ -14,6 +14,7 @@
 //	cronjob rollback [--to NAME]
 //	cronjob verify
 //	cronjob prune [--keep-last N] [--keep-within D] [--max-bytes N]
+//	cronjob migrate --database-url URL
 //
 // Every command takes --root DIR; without it the environment variable
 // MOODFOOD_ROOT is used, and without either the command fails: the working
@@ -117,6 +118,7 @@ var commands = []command{
 	{"rollback", cmdRollback, "deploy the previous (or --to NAME) model version"},
 	{"verify", cmdVerify, "check the checksums of every stored model version"},
 	{"prune", cmdPrune, "delete old model versions by retention policy"},
+	{"migrate", cmdMigrate, "create or upgrade the schema of a PostgreSQL database (--database-url)"},
 }
 
 // run is the whole command: it dispatches args[0] and returns the exit code.

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"moodfood/internal/pgtest"
 )
 
 // binPath is the cronjob binary TestMain builds once for the package;
@@ -51,7 +53,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	return pgtest.Main(m)
 }
 
 // result is one run of the binary.

@@ -43,10 +43,11 @@ func exitCode(res retrain.Result, err error) (int, string) {
 // cmdRun implements "cronjob run".
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("run", stderr,
-		"run [--root DIR] [--init DIR] [--force] [--dry-run] [--timeout 2h] [--webhook-url-file F] [--webhook-secret-file F]",
+		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--timeout 2h] [--webhook-url-file F] [--webhook-secret-file F]",
 		"Runs one retraining pass and exits 0 (deployed or nothing to do), 3 (candidate\n"+
 			"rejected), 4 (another run holds the lock) or 1 (failed).")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	initF := fl.String("init", "", "copy `DIR`/data into the root first when it has no data/intent_dataset.jsonl")
 	force := fl.Bool("force", false, "retrain whatever the trigger says")
 	dry := fl.Bool("dry-run", false, "go as far as the gate's verdict and write nothing (no heartbeat either)")
@@ -59,6 +60,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *timeout <= 0 {
 		fmt.Fprintln(stderr, "cronjob run: --timeout must be positive")
 		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if u := databaseURL(*dbF); u != "" {
+		if *initF != "" {
+			loaded, err := initDatabase(ctx, u, *initF)
+			if err != nil {
+				fmt.Fprintln(stderr, "cronjob run:", err)
+				return exitFailed
+			}
+			if loaded {
+				fmt.Fprintf(stdout, "initialized %s from %s\n", redactURL(u), *initF)
+			}
+		}
+		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry}
+		return r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
 	}
 	var root string
 	var err error
@@ -76,8 +93,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cronjob run:", err)
 		return exitFailed
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry,
 		hb: newHeartbeat(root, time.Now(), *timeout, *force, *dry)}
 	code := r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
@@ -87,6 +102,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runner carries one "cronjob run" through the Retrainer and the heartbeat.
 type runner struct {
 	root           string
+	dbURL          string // the stores are in this database (no root, no heartbeat)
 	stdout, stderr io.Writer
 	dry            bool
 	hb             *heartbeat
@@ -100,7 +116,7 @@ type runner struct {
 // holds it. A dry run writes no heartbeat.
 func (r *runner) start(ctx context.Context) {
 	r.startOnce.Do(func() {
-		if r.dry {
+		if r.dry || r.root == "" {
 			return
 		}
 		s, _ := installedSchedule(ctx, r.root)
@@ -113,7 +129,7 @@ func (r *runner) start(ctx context.Context) {
 
 // finish writes the final heartbeat.
 func (r *runner) finish(ctx context.Context, code int, outcome string, res *resultSummary, runErr error) {
-	if r.dry {
+	if r.dry || r.root == "" {
 		return
 	}
 	if code == exitBusy {
@@ -137,8 +153,8 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 	prog := &progressPrinter{w: r.stderr, tty: isTerminal(r.stderr)}
 	if !prog.tty {
 		prog.now = time.Now
-		fmt.Fprintf(r.stderr, "%s cronjob run: root %s, force %v, dry run %v, pid %d\n",
-			time.Now().UTC().Format(time.RFC3339), r.root, opts.Force, opts.DryRun, os.Getpid())
+		fmt.Fprintf(r.stderr, "%s cronjob run: %s, force %v, dry run %v, pid %d\n",
+			time.Now().UTC().Format(time.RFC3339), r.where(), opts.Force, opts.DryRun, os.Getpid())
 	}
 	ropts := &retrain.Options{
 		OnProgress: func(p retrain.Progress) {
@@ -152,7 +168,12 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 		return r.fail(ctx, err)
 	}
 	ropts.Notifier = notifier
-	rt, err := retrain.Open(r.root, ropts)
+	var rt *retrain.Retrainer
+	if r.dbURL != "" {
+		rt, _, err = openDatabaseRetrainer(ctx, r.dbURL, ropts)
+	} else {
+		rt, err = retrain.Open(r.root, ropts)
+	}
 	if err != nil {
 		return r.fail(ctx, err)
 	}
@@ -179,6 +200,15 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 	return code
 }
 
+// where names the stores for people: the root, or the database URL
+// without its password.
+func (r *runner) where() string {
+	if r.dbURL != "" {
+		return "database " + redactURL(r.dbURL)
+	}
+	return "root " + r.root
+}
+
 // fail reports an error that came before Run and records it.
 func (r *runner) fail(ctx context.Context, err error) int {
 	fmt.Fprintln(r.stderr, "cronjob run:", err)
@@ -192,7 +222,7 @@ func (r *runner) fail(ctx context.Context, err error) int {
 func (r *runner) report(res retrain.Result, code int, err error) {
 	switch {
 	case errors.Is(err, retrain.ErrBusy):
-		fmt.Fprintln(r.stderr, "cronjob run: another run holds the lock on", r.root)
+		fmt.Fprintln(r.stderr, "cronjob run: another run holds the lock on the", r.where())
 		return
 	case res.RunID == "" && err != nil:
 		fmt.Fprintln(r.stderr, "cronjob run:", err)
@@ -242,20 +272,24 @@ func indent(s, prefix string) string {
 
 // cmdStatus implements "cronjob status [--json]".
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("status", stderr, "status [--root DIR] [--json]",
+	fl := newFlagSet("status", stderr, "status [--root DIR | --database-url URL] [--json]",
 		"Shows the retrainer's status: deployed model, last runs, pending samples, what the\n"+
 			"trigger would say now, backups, a run in progress and the cron heartbeat.")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	asJSON := fl.Bool("json", false, "print the status as JSON")
 	if code, ok := parseFlags(fl, args); !ok {
 		return code
 	}
-	root, err := existingRoot(*rootF)
-	if err != nil {
-		fmt.Fprintln(stderr, "cronjob status:", err)
-		return exitFailed
+	var root string
+	var rt *retrain.Retrainer
+	var err error
+	if u := databaseURL(*dbF); u != "" {
+		root = redactURL(u)
+		rt, _, err = openDatabaseRetrainer(ctx, u, nil)
+	} else if root, err = existingRoot(*rootF); err == nil {
+		rt, err = retrain.Open(root, nil)
 	}
-	rt, err := retrain.Open(root, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob status:", err)
 		return exitFailed
