@@ -25,6 +25,16 @@
 //
 //	go run ./examples/cmd/cronjob run --force --root run/demo --init examples/demo
 //
+// Many replicas: run, status and migrate take --database-url URL (or the
+// environment variable MOODFOOD_DATABASE_URL, better, since a process's
+// arguments are public) and then keep everything in that PostgreSQL
+// database (package retrain/pgstore) instead of under a root, in the schema
+// named by MOODFOOD_DATABASE_SCHEMA ("moodfood" by default). migrate
+// creates or upgrades the schema; run --init DIR also applies it and, when
+// the database holds no samples yet, loads DIR's base set, golden set and
+// the samples its query log exports. A database run writes no heartbeat
+// file. The password never appears in the output.
+//
 // Exit codes of run (docs/ARCHITECTURE.md §6): 0 deployed or nothing to do, 3 candidate
 // rejected by the gate, 4 another run holds the root's lock, 1 failed. Every
 // command exits 2 on a usage error (bad flag, invalid schedule). monitor
