@@ -6,10 +6,19 @@
 //
 // Usage:
 //
-//	server -root DIR [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl]
+//	server -root DIR | -database-url URL [-cache-dir DIR] [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl]
 //	       [-llm-noise 0] [-llm-seed 1] [-llm-timeout 2s]
 //	       [-threshold 0.3] [-ambiguity 0.1] [-poll 50ms]
 //	       [-watchdog] [-watchdog-min-queries 200] [-watchdog-margin 0.1]
+//
+// Many replicas: with -database-url URL (or MOODFOOD_DATABASE_URL) the
+// server serves from a PostgreSQL database (package retrain/pgstore)
+// instead of a root: it logs every query there through a bounded buffer,
+// learns of deploys by LISTEN/NOTIFY (polling every second as the
+// fallback), and caches the models it serves in -cache-dir so that it
+// starts and keeps serving while the database is down. Any number of
+// servers can share one database; cronjob run --database-url retrains
+// from all their traffic.
 //
 // The LLM is an offline fake (serve.LabelLLM): it answers from a labelled
 // JSONL file ({"text": ..., "labels": [...]} per line) by exact lookup of the
@@ -76,6 +85,7 @@ func main() {
 // config is what the flags say.
 type config struct {
 	root, addr, llmLabels string
+	databaseURL, cacheDir string
 	llmNoise              float64
 	llmSeed               uint64
 	llmTimeout, poll      time.Duration
@@ -99,7 +109,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	cfg.announce = func(addr string) { fmt.Fprintf(stderr, "listening on http://%s\n", addr) }
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	if err := serveRoot(ctx, cfg, log); err != nil {
+	serveFn := serveRoot
+	if cfg.databaseURL != "" {
+		serveFn = serveDatabase
+	}
+	if err := serveFn(ctx, cfg, log); err != nil {
 		log.Error("server failed", "err", err.Error())
 		return 1
 	}
@@ -110,7 +124,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.root, "root", "", "root directory (ROOT/models, ROOT/data); required")
+	fs.StringVar(&c.root, "root", "", "root directory (ROOT/models, ROOT/data); required unless -database-url")
+	fs.StringVar(&c.databaseURL, "database-url", "", "PostgreSQL URL: serve from this database instead of a root\n(default $MOODFOOD_DATABASE_URL; prefer the variable, since a process's arguments are public)")
+	fs.StringVar(&c.cacheDir, "cache-dir", "", "with -database-url: where to cache the models served, to start and serve while\nthe database is down (default the user cache directory's moodfood-models)")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.llmLabels, "llm-labels", "", "JSONL file of labelled texts the fake LLM answers from")
 	fs.Float64Var(&c.llmNoise, "llm-noise", 0, "share of fake-LLM answers made wrong on purpose")
@@ -126,8 +142,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.root == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: server -root DIR [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl] (see -h)")
+	if c.databaseURL == "" {
+		c.databaseURL = os.Getenv("MOODFOOD_DATABASE_URL")
+	}
+	if (c.root == "") == (c.databaseURL == "") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: server -root DIR | -database-url URL [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl] (see -h)")
 		return c, errors.New("usage")
 	}
 	if c.threshold == 0 { // an explicit 0 means "no threshold", not the default
@@ -166,6 +185,12 @@ func serveRoot(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 	shadowPath := filepath.Join(root, "data", "logs", "shadow_disagreements.jsonl")
+	return serveWith(ctx, cfg, log, models, qlog, shadowPath)
+}
+
+// serveWith serves HTTP with the model source and query log until ctx is
+// done, then shuts down in order: HTTP, serving loop, shadow log.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.Source, qlog serve.QueryLogger, shadowPath string) error {
 	shadowLog, err := jsonl.OpenAppender(shadowPath, nil)
 	if err != nil {
 		return err

@@ -71,6 +71,14 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
+// Dial connects to the database at url like Open, without checking the
+// schema and without waiting for the database: the pool connects on first
+// use. Serving replicas use it, so that they start (from their model cache,
+// with their query log buffering) while the database is down.
+func Dial(ctx context.Context, url string, opts *Options) (*DB, error) {
+	return connect(ctx, url, opts)
+}
+
 // connect opens the pool without checking the schema version.
 func connect(ctx context.Context, url string, opts *Options) (*DB, error) {
 	var o Options

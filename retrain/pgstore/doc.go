@@ -11,6 +11,8 @@
 //	db.History() // retrain.History: one row per run
 //	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer): base, golden, exported samples, watermarks
 //	db.QueryLog(nil) // serve.QueryLogger: batched COPY from a bounded queue
+//	db.Source(nil)   // serve.Source: LISTEN/NOTIFY + polling, local model cache
+//	db.Stores(nil)   // all of the above for retrain.OpenStores
 //
 // Every table lives in one schema (Options.Schema, "moodfood" by default),
 // so several deployments can share a database; advisory lock keys and the
