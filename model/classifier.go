@@ -76,7 +76,7 @@ type Classifier struct {
 }
 
 // compile-time check
-var _ Predictor = (*Classifier)(nil)
+var _ BatchPredictor = (*Classifier)(nil)
 
 func (c *Classifier) k() int { return len(c.labels) }
 
@@ -123,9 +123,11 @@ func (c *Classifier) logits(text string, s *scratch) {
 	sc := s.scores[:K]
 	z := s.z32[:K]
 	clear(z)
-	for i, f := range s.idx {
-		axpy32(float32(s.cnt[i]), c.w[int(f)*K:int(f)*K+K], z)
+	s.alpha = s.alpha[:0]
+	for _, v := range s.cnt {
+		s.alpha = append(s.alpha, float32(v))
 	}
+	addRows(z, c.w, K, s.idx, s.alpha)
 	for k, v := range z {
 		sc[k] = float64(v) + c.b[k]
 	}
@@ -156,21 +158,35 @@ func softmax(z []float64) {
 			m = v
 		}
 	}
-	var sum float64
-	for i, v := range z {
-		d := v - m
-		if d < -40 {
-			z[i] = 0
-			continue
-		}
-		e := math.Exp(d)
-		z[i] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expShift(z, m)
 	for i := range z {
 		z[i] *= inv
 	}
+}
+
+// expShift replaces each z[i] by exp(z[i]-m), or by 0 when z[i]-m < -40, and
+// returns their sum, added in index order. With AVX2 and FMA, four at a time
+// by expShiftAVX2, bit-identical to math.Exp.
+func expShift(z []float64, m float64) float64 {
+	var sum float64
+	n := 0
+	if useAVX2 {
+		n = len(z) &^ 3
+		if n > 0 {
+			sum = expShiftAVX2(&z[0], n, m)
+		}
+	}
+	for i, v := range z[n:] {
+		d := v - m
+		if d < -40 {
+			z[n+i] = 0
+			continue
+		}
+		e := math.Exp(d)
+		z[n+i] = e
+		sum += e
+	}
+	return sum
 }
 
 // Predict classifies text. Ranked holds the top-k labels by probability
@@ -181,40 +197,80 @@ func softmax(z []float64) {
 func (c *Classifier) Predict(text string) Prediction {
 	s := c.getScratch()
 	c.scores(text, s)
-	p := c.prediction(s)
+	p := c.prediction(s, nil)
 	c.pool.Put(s)
 	return p
 }
 
 // PredictBatch classifies each text, as Predict does, in order, on the
 // calling goroutine (callers wanting parallelism can split the batch: the
-// classifier is safe for concurrent use).
+// classifier is safe for concurrent use). It allocates the results' slices
+// in bulk: two allocations for a single-label model, whatever the number of
+// texts. Each returned slice has its own capacity, so appending to one never
+// changes another.
 func (c *Classifier) PredictBatch(texts []string) []Prediction {
 	out := make([]Prediction, len(texts))
+	r := &results{ranked: make([]Score, len(texts)*c.topK())}
+	if !c.multi {
+		r.labels = make([]string, len(texts))
+	}
 	s := c.getScratch()
 	for i, t := range texts {
 		c.scores(t, s)
-		out[i] = c.prediction(s)
+		out[i] = c.prediction(s, r)
 	}
 	c.pool.Put(s)
 	return out
 }
 
-// prediction builds the result from s.scores.
-func (c *Classifier) prediction(s *scratch) Prediction {
+// topK is the length of Prediction.Ranked.
+func (c *Classifier) topK() int {
+	top := c.info.Config.TopK
+	if top < 0 || top > c.k() {
+		top = c.k()
+	}
+	return top
+}
+
+// results hands out the slices of predictions from bulk allocations; a nil
+// *results allocates each one.
+type results struct {
+	ranked []Score
+	labels []string
+}
+
+func (r *results) scores(n int) []Score {
+	if r == nil || len(r.ranked) < n {
+		return make([]Score, n)
+	}
+	out := r.ranked[:n:n]
+	r.ranked = r.ranked[n:]
+	return out
+}
+
+func (r *results) label(l string) []string {
+	if r == nil || len(r.labels) == 0 {
+		return []string{l}
+	}
+	out := r.labels[:1:1]
+	r.labels = r.labels[1:]
+	out[0] = l
+	return out
+}
+
+// prediction builds the result from s.scores, taking its slices from r.
+func (c *Classifier) prediction(s *scratch, r *results) Prediction {
 	K := c.k()
 	sc := s.scores[:K]
-	top := c.info.Config.TopK
-	if top < 0 || top > K {
-		top = K
-	}
+	top := c.topK()
 	// one pass keeping the n best labels by (score desc, index asc) in
-	// order[:got], sorted
+	// order[:got], sorted; worst is the score of order[n-1] once full
 	n := max(top, 1)
 	order := s.order[:n]
 	got := 0
+	worst := math.Inf(-1)
 	for k, v := range sc {
-		if got == n && !(v > sc[order[n-1]]) {
+		if got == n && !(v > worst) {
 			continue
 		}
 		i := min(got, n-1)
@@ -226,18 +282,21 @@ func (c *Classifier) prediction(s *scratch) Prediction {
 		if got < n {
 			got++
 		}
+		if got == n {
+			worst = sc[order[n-1]]
+		}
 	}
 	var p Prediction
 	p.Label = c.labels[order[0]]
 	p.Confidence = sc[order[0]]
 	if top > 0 {
-		p.Ranked = make([]Score, top)
+		p.Ranked = r.scores(top)
 		for i := range top {
 			p.Ranked[i] = Score{Label: c.labels[order[i]], Prob: sc[order[i]]}
 		}
 	}
 	if !c.multi {
-		p.Labels = []string{p.Label}
+		p.Labels = r.label(p.Label)
 		return p
 	}
 	th := c.info.Config.Threshold

@@ -22,10 +22,12 @@ func (e *PredictPanicError) Error() string {
 // PredictAll predicts the text of every example with p, in order, in up to
 // workers goroutines (≤ 0 means GOMAXPROCS; at most one per 64 examples), so
 // p.Predict must be safe for concurrent use. Each worker checks ctx every 256
-// predictions and stops with ctx.Err(); a panic in Predict is recovered and
+// predictions and stops with ctx.Err(); when p is a BatchPredictor, each run
+// of 256 is one PredictBatch call. A panic in Predict is recovered and
 // returned as a *PredictPanicError. On error the predictions are incomplete.
 func PredictAll(ctx context.Context, p Predictor, ex []Example, workers int) ([]Prediction, error) {
 	preds := make([]Prediction, len(ex))
+	bp, batch := p.(BatchPredictor)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -50,12 +52,24 @@ func PredictAll(ctx context.Context, p Predictor, ex []Example, workers int) ([]
 					fail(&PredictPanicError{Value: v})
 				}
 			}()
-			for i := lo; i < hi; i++ {
-				if (i-lo)%256 == 0 && ctx.Err() != nil {
+			var texts []string
+			for i := lo; i < hi; i += 256 {
+				if ctx.Err() != nil {
 					fail(ctx.Err())
 					return
 				}
-				preds[i] = p.Predict(ex[i].Text)
+				end := min(i+256, hi)
+				if !batch {
+					for j := i; j < end; j++ {
+						preds[j] = p.Predict(ex[j].Text)
+					}
+					continue
+				}
+				texts = texts[:0]
+				for _, e := range ex[i:end] {
+					texts = append(texts, e.Text)
+				}
+				copy(preds[i:end], bp.PredictBatch(texts))
 			}
 		})
 	}

@@ -267,11 +267,7 @@ type sgdState struct {
 	w     []float32 // feature-major: w[f*K+k]
 	b     []float64
 	scale float64
-}
-
-// axpy32 computes y += alpha*x with gonum's assembly kernel.
-func axpy32(alpha float32, x, y []float32) {
-	gonum.Implementation{}.Saxpy(len(x), alpha, x, 1, y, 1)
+	alpha []float32 // scratch: one row's step sizes in backward
 }
 
 const gradEps = 1e-4
@@ -348,6 +344,7 @@ func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g f
 	K := s.K
 	inv := g / s.scale
 	w := s.w
+	alpha := s.alpha
 	for i, r := range batch {
 		gr := grads[i*K : i*K+K]
 		gr32 := grads32[i*K : i*K+K]
@@ -359,10 +356,11 @@ func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g f
 			}
 		}
 		if active*4 > len(gr) {
-			for j, f := range idx {
-				o := int(f) * K
-				axpy32(float32(-inv*float64(val[j])), gr32, w[o:o+K])
+			alpha = alpha[:0]
+			for _, v := range val {
+				alpha = append(alpha, float32(-inv*float64(v)))
 			}
+			addToRows(w, K, idx, alpha, gr32)
 		} else if active > 0 {
 			for k, v := range gr {
 				if v > gradEps || v < -gradEps {
@@ -375,6 +373,7 @@ func (s *sgdState) backward(batch []int, grads []float64, grads32 []float32, g f
 		}
 		floats.AddScaled(s.b, -g, gr)
 	}
+	s.alpha = alpha
 }
 
 // forward computes, for each example of batch, the gradient of the loss with respect to
@@ -386,9 +385,7 @@ func (s *sgdState) forward(batch []int, grads []float64, grads32 []float32, loss
 		z32 := grads32[i*K : i*K+K]
 		clear(z32)
 		idx, val := s.X.row(r)
-		for j, f := range idx {
-			axpy32(val[j], s.w[int(f)*K:int(f)*K+K], z32)
-		}
+		addRows(z32, s.w, K, idx, val)
 		z := grads[i*K : i*K+K]
 		for k, v := range z32 {
 			z[k] = s.scale*float64(v) + s.b[k]

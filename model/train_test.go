@@ -283,7 +283,7 @@ func TestClassifier_RankTies(t *testing.T) {
 		c := mustTrain(t, &TrainerOptions{TopK: top}, toy()) // labels: happy, hungry, sad
 		s := c.getScratch()
 		copy(s.scores, []float64{0.2, 0.4, 0.4})
-		p := c.prediction(s)
+		p := c.prediction(s, nil)
 		want := []string{"hungry", "sad", "happy"}
 		if top > 0 {
 			want = want[:top]
@@ -295,5 +295,26 @@ func TestClassifier_RankTies(t *testing.T) {
 		if !slices.Equal(got, want) || p.Label != "hungry" || p.Confidence != 0.4 {
 			t.Errorf("TopK %d: ranked %q label %s, want %q (ties in label order)", top, got, p.Label, want)
 		}
+	}
+}
+
+// TestClassifier_PredictBatchAllocs checks that PredictBatch allocates the
+// results in bulk (not per text) and that its slices do not share capacity.
+func TestClassifier_PredictBatchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	c := mustTrain(t, &TrainerOptions{TopK: 2}, toy())
+	texts := []string{"I am hungry", "so sad", "happy happy", "", "what's for dinner", "feeling blue", "great"}
+	c.PredictBatch(texts)
+	if allocs := testing.AllocsPerRun(50, func() { c.PredictBatch(texts) }); allocs > 3 {
+		t.Errorf("PredictBatch of %d texts allocates %v times, want <= 3", len(texts), allocs)
+	}
+	b := c.PredictBatch(texts)
+	next := b[1].Ranked[0]
+	_ = append(b[0].Ranked, Score{Label: "x"})
+	_ = append(b[0].Labels, "x")
+	if b[1].Ranked[0] != next || b[1].Labels[0] != b[1].Label {
+		t.Error("appending to one prediction's slices changed the next one")
 	}
 }

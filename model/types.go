@@ -35,6 +35,16 @@ type Predictor interface {
 	Predict(text string) Prediction
 }
 
+// BatchPredictor is an optional interface a Predictor may implement to
+// classify many texts in one call, faster than one Predict per text
+// (*Classifier reuses its working memory and allocates the results in
+// bulk). PredictBatch returns one Prediction per text, in order, each equal
+// to what Predict gives. Evaluate and the retrain gate use it when present.
+type BatchPredictor interface {
+	Predictor
+	PredictBatch(texts []string) []Prediction
+}
+
 // Progress reports training progress: Stage is "vectorize" or "fit"; Epoch
 // counts from 1 to Epochs during "fit".
 type Progress struct {

@@ -29,11 +29,16 @@ type vectorizer struct {
 
 // packedIndex is an open-addressing hash table from terms of 1 to 8 bytes,
 // packed little-endian into a uint64 (normalized text has no NUL byte, so
-// the packing is unambiguous and never 0), to feature indices.
+// the packing is unambiguous and never 0), to feature indices. A key and its
+// value share one 16-byte slot, so a probe touches one cache line.
 type packedIndex struct {
-	keys  []uint64 // 0 = empty
-	vals  []int32
+	slots []packedSlot
 	shift uint
+}
+
+type packedSlot struct {
+	key uint64 // 0 = empty
+	val int32
 }
 
 func pack(b []byte) uint64 {
@@ -58,15 +63,16 @@ func newPackedIndex(terms []string) packedIndex {
 	for 1<<bits < 2*n {
 		bits++
 	}
-	p := packedIndex{keys: make([]uint64, 1<<bits), vals: make([]int32, 1<<bits), shift: 64 - bits}
+	p := packedIndex{slots: make([]packedSlot, 1<<bits), shift: 64 - bits}
+	mask := uint64(len(p.slots) - 1)
 	for i, t := range terms {
 		if len(t) <= 8 {
 			k := pack([]byte(t))
 			h := (k * 0x9E3779B97F4A7C15) >> p.shift
-			for p.keys[h] != 0 {
-				h = (h + 1) & uint64(len(p.keys)-1)
+			for p.slots[h].key != 0 {
+				h = (h + 1) & mask
 			}
-			p.keys[h], p.vals[h] = k, int32(i)
+			p.slots[h] = packedSlot{key: k, val: int32(i)}
 		}
 	}
 	return p
@@ -74,16 +80,17 @@ func newPackedIndex(terms []string) packedIndex {
 
 // lookup finds the term whose packed bytes are k.
 func (p *packedIndex) lookup(k uint64) (int32, bool) {
-	mask := uint64(len(p.keys) - 1)
+	mask := uint64(len(p.slots) - 1)
 	h := (k * 0x9E3779B97F4A7C15) >> p.shift
 	for {
-		switch p.keys[h] {
+		e := &p.slots[h&mask]
+		switch e.key {
 		case k:
-			return p.vals[h], true
+			return e.val, true
 		case 0:
 			return 0, false
 		}
-		h = (h + 1) & mask
+		h++
 	}
 }
 
@@ -107,6 +114,7 @@ type scratch struct {
 	idx    []int32   // distinct features of the current text, first-seen order
 	cnt    []float64 // their counts, then their final values
 	table  []int32   // open-addressing set: feature -> position in idx, -1 empty
+	alpha  []float32 // float32 copies of cnt, for addRows
 	scores []float64
 	z32    []float32
 	order  []int
