@@ -10,8 +10,9 @@ import (
 )
 
 // refPredict is Predict computed the straightforward way, as the package
-// did before its AVX2 kernels: one saxpy per feature, math.Exp over every
-// label, a full sort for the ranking. The fast path must agree with it.
+// did before its AVX2 kernels: one saxpy per feature, the calibration, then
+// math.Exp over every label, a full sort for the ranking. The fast path must
+// agree with it.
 func refPredict(c *Classifier, text string) Prediction {
 	s := newScratch()
 	c.vec.vector(text, s)
@@ -24,11 +25,18 @@ func refPredict(c *Classifier, text string) Prediction {
 	for k := range z {
 		p[k] = float64(z[k]) + c.b[k]
 	}
+	scale := c.cal.Scale
+	if scale == 0 {
+		scale = 1
+	}
 	if c.multi {
 		for k := range p {
-			p[k] = 1 / (1 + math.Exp(-p[k]))
+			p[k] = 1 / (1 + math.Exp(-(scale*p[k] + c.cal.Bias)))
 		}
 	} else {
+		for k := range p {
+			p[k] *= scale
+		}
 		m := slices.Max(p)
 		var sum float64
 		for k := range p {
@@ -40,7 +48,7 @@ func refPredict(c *Classifier, text string) Prediction {
 			sum += p[k]
 		}
 		for k := range p {
-			p[k] /= sum
+			p[k] = (1-c.cal.Mix)*(p[k]/sum) + c.cal.Mix/float64(K)
 		}
 	}
 	order := make([]int, K)
