@@ -30,20 +30,31 @@
 //     out; split by model.InHoldout(dataset.Normalize(text), fraction),
 //     default 0.2, a hash that keeps each text on its side as data grows.
 //  5. train: Trainer.Train on the training side, progress forwarded.
-//  6. evaluate: candidate and deployed model predict the same held-out
-//     samples (and the golden set); model.Evaluate scores both.
+//     When the deployed version was refit on its own hold-out (step 8), its
+//     twin is trained too: the same trainer on the training side of the
+//     samples that version saw, so that the comparison is like for like.
+//  6. evaluate: candidate and deployed model (or its twin) predict the same
+//     held-out samples (and the golden set); model.Evaluate scores both, and
+//     each earns its routing threshold (see Routing).
 //  7. gate: see Gate. Every check is recorded with its value, threshold and
 //     verdict; a failed check rejects the candidate (a result, not an error).
-//  8. save: Put with metrics, dataset fingerprint, Replaces, trainer config
+//  8. refit: unless Config.NoRefit, the version to deploy is trained again
+//     on all the samples (training and held-out side) with the same
+//     trainer, and checked: finite predictions, held-out accuracy (on
+//     samples it now trained on) at least the candidate's, the canaries. It
+//     carries the candidate's metrics and routing threshold (measured on
+//     samples the candidate did not train on) and Record.Refit says how it
+//     went; when a check fails, the candidate itself deploys.
+//  9. save: Put with metrics, dataset fingerprint, Replaces, trainer config
 //     and run id in the manifest (a Classifier with a
 //     SetMetrics(map[string]float64) method gets the metrics too). The
 //     encoding streams into Put, hashed on the way; when the store reports
 //     the files it stored, one must match that size and SHA-256.
-//  9. deploy: the last point where cancellation is honoured.
-//  10. verify: the version is read back from the store (whose checksum
+//  10. deploy: the last point where cancellation is honoured.
+//  11. verify: the version is read back from the store (whose checksum
 //     covers every byte), decoded once as it streams and asked the canaries;
 //     a failure deploys the previous version again (rolled_back).
-//  11. commit: the data watermark advances; old versions are pruned when
+//  12. commit: the data watermark advances; old versions are pruned when
 //     Config.Retention is set.
 //
 // Whatever the outcome (skipped, failed, rejected, deployed, rolled_back),
@@ -66,9 +77,27 @@
 // explicit epsilon makes a drop of exactly 0.01 pass), the same on the golden
 // set when there is one, no intent with support ≥ 20 losing more than 0.10
 // F1, and optionally a paired bootstrap lower bound of Δmacro-F1 ≥ −margin.
-// Always: absolute floors when set, enough evaluation samples, no NaN, no
-// deployed label missing from the candidate, canaries. Every threshold is a
-// Gate field.
+// Also with a deployed model: the share of samples the candidate may answer
+// on the ML route at the target precision (its Routing coverage) at most
+// Gate.MaxCoverageDrop (0.05) below the deployed model's. Always: absolute
+// floors when set, enough evaluation samples, no NaN, no deployed label
+// missing from the candidate, canaries. Every threshold is a Gate field.
+//
+// # Routing
+//
+// Each candidate earns the routing threshold it serves with (DeriveRouting):
+// the lowest RoutingScore at which the ML route's precision, on samples the
+// candidate did not train on, has a one-sided Wilson lower bound (at
+// 1 − Config.RoutingDelta, 95%) of at least Config.TargetPrecision (0.95).
+// Those samples are the held-out samples and the golden set, without the
+// samples whose labels are the model's own confirmed answers (sources
+// feedback and model): only the answers a model got right survive as such
+// samples, so they would make any threshold look precise. LLM-labelled
+// samples stay: they are the queries an earlier model was unsure of, harder
+// than the traffic, which errs on the safe side. The threshold, its
+// coverage, precision, bound and sample count are stored in the version's
+// manifest (the MetricRouting* keys) and the run's record; package serve
+// routes each version with its own.
 //
 // # Events
 //

@@ -39,8 +39,8 @@ func diamond(x, y float64) string {
 // writeSVG draws the summary as a self-contained SVG line chart (no
 // dependencies): months on x, percentages on y, one line per chartSeries,
 // the reference model's accuracy as a dashed line, the fallback targets
-// (15 % by month 6, 10 % by month 12) as diamonds and the 94 % ML-precision
-// target (from month 3 on) as a dotted line. A month without data for a
+// (12 % by month 6, 6 % by month 12) as diamonds and the 94 % ML-precision
+// target (from month 2 on) as a dotted line. A month without data for a
 // series (month 0 has no traffic) breaks its line.
 func writeSVG(w io.Writer, s *Summary) error {
 	var b strings.Builder
@@ -55,8 +55,11 @@ func writeSVG(w io.Writer, s *Summary) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		chartW, chartH, chartW, chartH)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", chartW, chartH)
-	title := fmt.Sprintf("moodfood simulation: threshold %.2f fixed, LLM noise %.0f%%, feedback %.0f%%",
-		s.Threshold, 100*s.Noise, 100*s.FeedbackRate)
+	routing := fmt.Sprintf("each model's own threshold for precision %.2f", s.TargetPrecision)
+	if s.Threshold > 0 {
+		routing = fmt.Sprintf("threshold %.2f fixed", s.Threshold)
+	}
+	title := fmt.Sprintf("moodfood simulation: %s, LLM noise %.0f%%, feedback %.0f%%", routing, 100*s.Noise, 100*s.FeedbackRate)
 	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", padL, html.EscapeString(title))
 
 	// Grid and axes.
@@ -81,15 +84,15 @@ func writeSVG(w io.Writer, s *Summary) error {
 	for _, t := range []struct {
 		month int
 		v     float64
-	}{{6, 0.15}, {12, 0.10}} {
+	}{{6, 0.12}, {12, 0.06}} {
 		if t.month <= last {
 			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="#7f0000" stroke-width="1.5"><title>fallback target: at most %.0f%% by month %d</title></path>`+"\n",
 				diamond(x(t.month), y(t.v)), 100*t.v, t.month)
 		}
 	}
-	if last >= 3 { // ML-route precision promise from month 3 on
+	if last >= 2 { // ML-route precision promise from month 2 on
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#2ca02c" stroke-dasharray="2 3" stroke-width="1.5"/>`+"\n",
-			x(3), y(0.94), x(last), y(0.94))
+			x(2), y(0.94), x(last), y(0.94))
 	}
 
 	// Lines.

@@ -9,22 +9,26 @@
 //
 //	go run ./examples/cmd/simulate -data ../shared/data/clinc150 \
 //	    [-seed-per-label 10] [-months 12] [-noise 0.05] [-feedback-rate 0.8] \
-//	    [-threshold 0] [-csv out.csv] [-svg out.svg] [-json] [-root DIR]
-//	go run ./examples/cmd/simulate -data ../shared/data/clinc150 -sweep
+//	    [-target-precision 0.95] [-threshold 0] [-csv out.csv] [-svg out.svg] \
+//	    [-json] [-root DIR]
 //
-// What it does, with every piece the real one:
+// The data set is a directory with train.jsonl, test.jsonl and optionally
+// val.jsonl, single- or multi-label. What it does, with every piece the real
+// one:
 //
-//   - The data set's train.jsonl is split into a seed set (the first
-//     -seed-per-label examples of each label by a seeded hash), written as
+//   - train.jsonl is split into a seed set (by a seeded hash, examples until
+//     every label, and "no intent", has -seed-per-label of them), written as
 //     the curated base set ROOT/data/intent_dataset.jsonl, and the traffic:
 //     the rest, shuffled by the same hash and spread evenly over -months
-//     simulated 30-day months.
+//     simulated 30-day months. val.jsonl, when present, is the golden set
+//     ROOT/data/golden_dataset.jsonl: it never trains, the gate scores every
+//     candidate on it, and it helps every model earn its routing threshold.
 //   - Month 0: retrain.Open(ROOT) runs once (forced) and deploys the first
 //     model, trained on the seed set. Month 1's traffic is served by it.
-//   - Each query goes through serve.Server.Classify with one routing
-//     threshold and ambiguity margin for the whole run. Unsure queries go to
-//     a fake LLM that knows the true labels but answers a wrong one with
-//     probability -noise. Every query is logged through dataset's Logger
+//   - Each query goes through serve.Server.Classify, which routes it with the
+//     threshold the serving model earned (see below) and the ambiguity
+//     margin. Unsure queries go to a fake LLM that knows the true labels but
+//     answers a wrong label set with probability -noise. Every query is logged through dataset's Logger
 //     into ROOT/data/logs/query_logs.jsonl.
 //   - Users give feedback on a share -feedback-rate of the answers, whatever
 //     route gave them (users do not see the route): positive when the answer
@@ -35,21 +39,20 @@
 //     answers.
 //   - At the end of each month the clock reads start + k·30 days and the
 //     retrainer runs (trigger-driven by default, -force to force it): export,
-//     merge, train, gate against the deployed model, deploy. The server
-//     reloads the deployed version.
+//     merge, train, gate against the deployed model, refit on all the data,
+//     deploy. The server reloads the deployed version and its threshold.
 //   - Every model in service is scored on test.jsonl; a reference model with
 //     the same trainer on all of train.jsonl (clean labels) is scored too.
 //
-// The routing threshold is one number for the whole run, never changed from
-// month to month. With -threshold 0 (the default) it is chosen once, before
-// any traffic, on val.jsonl: models trained on 10, 25, 50 and 100 clean
-// examples per label (the learning curve the pipeline climbs) are scored on
-// val at thresholds 0.30, 0.35, ..., 0.95, and the lowest threshold at which
-// all of them are right on at least 94% of the val queries they answer wins
-// (the ML-precision promise, applied to every model size from day one).
-// -sweep prints that table and exits. The test set is never used to choose
-// anything. The trainer runs -train-epochs 3 at every size (see
-// defaultEpochs), for the retrainer, the sweep and the reference alike.
+// No threshold is picked by hand: each model earns the lowest routing
+// threshold at which its ML-route precision reaches -target-precision (0.95)
+// with a one-sided 95% Wilson lower bound, on held-out and golden samples it
+// did not train on (retrain.DeriveRouting), and serves with it; -threshold
+// fixes one for every model instead. An answer is right when its label set is
+// exactly the true one. The reference model earns its threshold on val. The
+// trainer is the model package's default (-train-epochs and -train-margin
+// change it for the retrainer and the reference alike). Nothing is chosen on
+// the test set.
 //
 // The simulated clock drives every timestamp, the trigger and the stores; it
 // runs at real speed within a query, plus -llm-latency per LLM call, so the

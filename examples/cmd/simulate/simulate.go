@@ -660,22 +660,13 @@ func score(p model.Predictor, test []model.Example, threshold, ambiguity float64
 	return sc
 }
 
-// predictAll predicts every example, in batch when p can.
+// predictAll predicts every example on every core.
 func predictAll(p model.Predictor, data []model.Example) []model.Prediction {
-	if b, ok := p.(interface {
-		PredictBatch([]string) []model.Prediction
-	}); ok {
-		texts := make([]string, len(data))
-		for i, e := range data {
-			texts[i] = e.Text
-		}
-		return b.PredictBatch(texts)
+	preds, err := model.PredictAll(context.Background(), p, data, 0)
+	if err != nil {
+		panic(err) // only a panicking model or a canceled context get here; neither happens
 	}
-	out := make([]model.Prediction, len(data))
-	for i, e := range data {
-		out[i] = p.Predict(e.Text)
-	}
-	return out
+	return preds
 }
 
 // ratio is a/b, or NaN when b is 0.

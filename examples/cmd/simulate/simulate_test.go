@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,6 +252,45 @@ func TestSplitSeed(t *testing.T) {
 	}
 	if n != len(tr1) {
 		t.Errorf("months hold %d queries, want %d", n, len(tr1))
+	}
+}
+
+// TestSplitSeed_MultiLabel: with label sets, every label and "no intent"
+// get at least perLabel seed examples, and the wrong answers of the teacher
+// are other label sets of the corpus.
+func TestSplitSeed_MultiLabel(t *testing.T) {
+	var train []model.Example
+	for i := range 60 {
+		labels := [][]string{{"a", "b"}, {"b"}, {}, {"c", "a"}, {"d"}}[i%5]
+		train = append(train, model.Example{Text: fmt.Sprint("query ", i), Labels: labels})
+	}
+	seed, traffic := splitSeed(train, 3, 1)
+	count := map[string]int{}
+	for _, e := range seed {
+		if len(e.Labels) == 0 {
+			count["none"]++
+		}
+		for _, l := range e.Labels {
+			count[l]++
+		}
+	}
+	for _, l := range []string{"a", "b", "c", "d", "none"} {
+		if count[l] < 3 {
+			t.Errorf("label %s has %d seed examples, want at least 3", l, count[l])
+		}
+	}
+	if len(seed)+len(traffic) != len(train) || len(seed) > 15 {
+		t.Errorf("seed %d + traffic %d of %d", len(seed), len(traffic), len(train))
+	}
+	llm := newFakeLLM(Corpus{Train: train}, 1, 1, 0, newSimClock(time.Now()))
+	for _, e := range train[:10] {
+		got, _, err := llm.Label(t.Context(), e.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if setKey(got) == setKey(e.Labels) || !slices.ContainsFunc(llm.sets, func(s []string) bool { return setKey(s) == setKey(got) }) {
+			t.Errorf("noise 1: %q answered %q, want another label set of the corpus", e.Text, got)
+		}
 	}
 }
 
