@@ -42,9 +42,11 @@
 //     on all the samples (training and held-out side) with the same
 //     trainer, and checked: finite predictions, held-out accuracy (on
 //     samples it now trained on) at least the candidate's, the canaries. It
-//     carries the candidate's metrics and routing threshold (measured on
-//     samples the candidate did not train on) and Record.Refit says how it
-//     went; when a check fails, the candidate itself deploys.
+//     carries the candidate's metrics (measured on samples the candidate did
+//     not train on) and a routing threshold earned on data it did not train
+//     on: its own on the golden set when there is one, the candidate's
+//     otherwise. Record.Refit says how it went; when a check fails, the
+//     candidate itself deploys.
 //  9. save: Put with metrics, dataset fingerprint, Replaces, trainer config
 //     and run id in the manifest (a Classifier with a
 //     SetMetrics(map[string]float64) method gets the metrics too). The

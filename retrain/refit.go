@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"moodfood/dataset"
 	"moodfood/model"
@@ -33,9 +34,12 @@ type Refit struct {
 	// refit must not score below the candidate.
 	HoldoutAccuracy   float64 `json:"holdout_accuracy"`
 	CandidateAccuracy float64 `json:"candidate_accuracy"`
-	// Threshold is the routing threshold it carries: the gated
-	// candidate's, derived on samples the candidate did not train on.
-	Threshold float64 `json:"routing_threshold"`
+	// Threshold is the routing threshold it carries, derived on samples it
+	// did not train on: its own on the golden set when there is one (which
+	// never trains), else the gated candidate's. ThresholdFrom says which:
+	// "golden" or "candidate".
+	Threshold     float64 `json:"routing_threshold"`
+	ThresholdFrom string  `json:"routing_threshold_from"`
 	// Deployed is false when the refit failed a check (Error says which)
 	// and the gated candidate deployed instead.
 	Deployed bool   `json:"deployed"`
@@ -52,7 +56,8 @@ var errRefitWorse = errors.New("the refit model scores below the gated candidate
 // adds to the candidate's; a failed check is an error and the caller
 // deploys the candidate itself.
 func (run *run) refit(ctx context.Context, sp splitData, ev *evaluation) (Classifier, map[string]float64, error) {
-	rec := &Refit{Samples: len(sp.train) + len(sp.holdout), CandidateAccuracy: finite0(ev.cand.Accuracy), Threshold: ev.candRouting.Threshold}
+	rec := &Refit{Samples: len(sp.train) + len(sp.holdout), CandidateAccuracy: finite0(ev.cand.Accuracy),
+		Threshold: ev.candRouting.Threshold, ThresholdFrom: "candidate"}
 	run.rec.Refit = rec
 	fail := func(err error) (Classifier, map[string]float64, error) {
 		rec.Error = err.Error()
@@ -87,8 +92,20 @@ func (run *run) refit(ctx context.Context, sp splitData, ev *evaluation) (Classi
 			return fail(fmt.Errorf("%d canaries fail on the refit model (%s)", len(fails), canaryText(fails)))
 		}
 	}
+	m := map[string]float64{MetricRefit: 1, MetricRefitHoldoutAccuracy: finite0(rep.Accuracy)}
+	if len(sp.golden) > 0 {
+		// The golden set never trains: the refit model earns its own
+		// threshold there.
+		gp, err := predictAll(ctx, c, sp.golden)
+		if err != nil {
+			return fail(err)
+		}
+		rt := DeriveRouting(gp, sp.golden, RoutingOptions{TargetPrecision: run.r.cfg.TargetPrecision, Delta: run.r.cfg.RoutingDelta})
+		rec.Threshold, rec.ThresholdFrom = rt.Threshold, "golden"
+		maps.Copy(m, rt.Metrics())
+	}
 	rec.Deployed = true
-	return c, map[string]float64{MetricRefit: 1, MetricRefitHoldoutAccuracy: finite0(rep.Accuracy)}, nil
+	return c, m, nil
 }
 
 // twin rebuilds the comparison model for a deployed version that was refit

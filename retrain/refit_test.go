@@ -223,3 +223,31 @@ func (b *refitBreaker) Train(ctx context.Context, data []model.Example, progress
 	}
 	return c, err
 }
+
+func TestRun_RefitEarnsItsThresholdOnGolden(t *testing.T) {
+	// The golden set never trains, so the refit model earns its own
+	// threshold there; without one it carries the candidate's.
+	ctx := context.Background()
+	e := newEnv(t, func(c *retrain.Config) { c.NoRefit, c.TargetPrecision = false, 0.8 })
+	e.data.golden = samples(40, dataset.SourceHuman, "happy", "sad", "hungry")
+	res, err := e.r.Run(ctx, retrain.RunOptions{})
+	if err != nil || !res.Deployed {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	rf := res.Record.Refit
+	if rf == nil || rf.ThresholdFrom != "golden" {
+		t.Fatalf("refit %+v; want its threshold from the golden set", rf)
+	}
+	m := manifestOf(t, e.models, res.NewVersion)
+	if got := m.Metrics[retrain.MetricRoutingSamples]; got != 120 {
+		t.Errorf("manifest routing rests on %v samples, want the 120 golden ones", got)
+	}
+	if got := m.Metrics[retrain.MetricRoutingCoverage]; got != 1 {
+		t.Errorf("manifest routing coverage %v, want 1", got)
+	}
+	// The candidate's routing, on the held-out and golden samples, stays
+	// in the record.
+	if got := res.Record.NewMetrics[retrain.MetricRoutingSamples]; got <= 120 {
+		t.Errorf("candidate routing rests on %v samples, want the held-out ones and the golden ones", got)
+	}
+}
