@@ -192,7 +192,11 @@ func (r *Record) Summary() string {
 	}
 	switch r.Status {
 	case trigger.OutcomeDeployed:
-		fmt.Fprintf(&b, ": %s deployed", r.NewVersion)
+		if r.DryRun {
+			b.WriteString(": the candidate would be deployed")
+		} else {
+			fmt.Fprintf(&b, ": %s deployed", r.NewVersion)
+		}
 		if r.OldVersion != "" {
 			fmt.Fprintf(&b, " replacing %s", r.OldVersion)
 		}

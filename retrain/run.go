@@ -475,8 +475,8 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		run.plan = append(run.plan,
 			fmt.Sprintf("store the candidate as a new version (metrics, dataset fingerprint, replaces %s, run id %s)", orNone(dep.version), run.rec.RetrainID),
 			"deploy it, replacing "+dep.describe(),
-			fmt.Sprintf("load it back from the store and check %d canary utterances; roll back to %s if one fails", len(cfg.Canaries), orNone(dep.version)),
-			fmt.Sprintf("commit the data watermark (%d samples become old)", snap.Mark.Count),
+			canaryPlan(len(cfg.Canaries), dep.version),
+			watermarkPlan(len(snap.New)),
 		)
 		if fh, ok := cfg.History.(*FileHistory); ok {
 			run.plan = append(run.plan, "append the run's record to "+fh.Path())

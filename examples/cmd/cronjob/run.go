@@ -330,8 +330,14 @@ func printStatus(w io.Writer, root string, st retrain.Status) {
 		if !d.Intact {
 			integrity = "DAMAGED: " + d.Integrity
 		}
-		row("deployed", fmt.Sprintf("%s (created %s, accuracy %s, macro-F1 %s, %s)", d.Version, fmtTime(d.Created),
-			metric(d.Metrics, "accuracy"), metric(d.Metrics, "macro_f1"), integrity))
+		scores := fmt.Sprintf("accuracy %s, macro-F1 %s", metric(d.Metrics, "accuracy"), metric(d.Metrics, "macro_f1"))
+		if _, multi := d.Metrics["subset_accuracy"]; multi {
+			// Multi-label: "accuracy" counts a query right only when its whole
+			// label set is (exact match); micro-F1 credits each right label.
+			scores = fmt.Sprintf("multi-label: micro-F1 %s, macro-F1 %s, exact-match accuracy %s",
+				metric(d.Metrics, "micro_f1"), metric(d.Metrics, "macro_f1"), metric(d.Metrics, "subset_accuracy"))
+		}
+		row("deployed", fmt.Sprintf("%s (created %s, %s, %s)", d.Version, fmtTime(d.Created), scores, integrity))
 		if th, ok := d.Metrics[retrain.MetricRoutingThreshold]; ok {
 			row("routing", fmt.Sprintf("threshold %.3f for ML-route precision %s (coverage %s of %.0f samples it did not train on)%s", th,
 				metric(d.Metrics, retrain.MetricRoutingTarget), metric(d.Metrics, retrain.MetricRoutingCoverage),
