@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
@@ -99,6 +100,11 @@ func samples(n int, src dataset.Source, labels ...string) []dataset.Sample {
 type ruleClassifier struct {
 	Mode  string   `json:"mode"`
 	Known []string `json:"known,omitempty"`
+	// Serial numbers the Train calls, so that every candidate encodes to
+	// different bytes (a run never finds its candidate byte-identical to
+	// the deployed version, which it would not store; see
+	// TestRun_ForcedRunWithNoNewDataStoresNoDuplicate for that case).
+	Serial int64 `json:"serial,omitempty"`
 	// EncodePanic makes Encode panic after writing a few bytes.
 	EncodePanic bool `json:"-"`
 }
@@ -144,6 +150,9 @@ func (c *ruleClassifier) Encode(w io.Writer) error {
 	}
 	return json.NewEncoder(w).Encode(c)
 }
+
+// trainSerial numbers the fake trainings (ruleClassifier.Serial).
+var trainSerial atomic.Int64
 
 // fakeTrainer builds a ruleClassifier with Mode, knowing the labels of its
 // training data. Block, if set, makes Train wait for it (or ctx). Panic and
@@ -222,7 +231,7 @@ func (t *fakeTrainer) Train(ctx context.Context, data []model.Example, progress 
 	if mode == "" {
 		mode = "first"
 	}
-	return &ruleClassifier{Mode: mode, Known: known, EncodePanic: t.EncodePanic}, nil
+	return &ruleClassifier{Mode: mode, Known: known, EncodePanic: t.EncodePanic, Serial: trainSerial.Add(1)}, nil
 }
 
 func (t *fakeTrainer) Decode(r io.Reader) (retrain.Classifier, error) {

@@ -522,6 +522,13 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	if ms, ok := deploy.(interface{ SetMetrics(map[string]float64) }); ok {
 		ms.SetMetrics(man.Metrics) // *model.Classifier carries its metrics in its file
 	}
+	if same, err := identicalToDeployed(dep, man, deploy); err != nil {
+		return run.fail(ctx, "save", err)
+	} else if same {
+		run.end(ctx)
+		return run.finish(ctx, trigger.OutcomeSkipped, "the candidate is byte-identical to the deployed version "+
+			string(dep.version)+" (same data, same trainer): nothing stored or deployed", EventRunSkipped)
+	}
 	put, err := r.put(ctx, man, deploy)
 	if err != nil {
 		return run.fail(ctx, "save", err)

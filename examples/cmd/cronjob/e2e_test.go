@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,23 @@ func TestEndToEnd(t *testing.T) {
 		t.Error("dry run wrote the heartbeat or the history")
 	}
 
+	// Forced again on the same data: the candidate is the deployed bytes,
+	// and is not stored a second time.
+	r = cronjob(t, env, "run", "--force", "--root", root)
+	r.want(t, exitOK, "forced run on unchanged data")
+	hb = mustHeartbeat(t, root)
+	checkFinished(t, hb, exitOK, "skipped")
+	if !strings.Contains(r.stdout, "byte-identical to the deployed version "+first) {
+		t.Fatalf("forced run on unchanged data:\n%s", r.stdout)
+	}
+
+	// New curated data: a forced run deploys a new version.
+	f, err := os.OpenFile(filepath.Join(root, baseDatasetRel), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, `{"text":"so hungry i could eat a horse","labels":["emotion_hungry"]}`)
+	f.Close()
 	r = cronjob(t, env, "run", "--force", "--root", root, "--timeout", "5m")
 	r.want(t, exitOK, "forced run")
 	hb = mustHeartbeat(t, root)
