@@ -27,6 +27,20 @@ func demoRoot(t *testing.T) string {
 	return demo
 }
 
+// addCurated appends a line to root's curated dataset, so that the next
+// forced run trains on new data (on unchanged data it stores nothing).
+func addCurated(t *testing.T, root, line string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(root, baseDatasetRel), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustHeartbeat reads root's heartbeat and checks its mode.
 func mustHeartbeat(t *testing.T, root string) *heartbeat {
 	t.Helper()
@@ -138,12 +152,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// New curated data: a forced run deploys a new version.
-	f, err := os.OpenFile(filepath.Join(root, baseDatasetRel), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(f, `{"text":"so hungry i could eat a horse","labels":["emotion_hungry"]}`)
-	f.Close()
+	addCurated(t, root, `{"text":"so glad it is sunny, ice cream time","labels":["emotion_happy","weather_sunny"]}`)
 	r = cronjob(t, env, "run", "--force", "--root", root, "--timeout", "5m")
 	r.want(t, exitOK, "forced run")
 	hb = mustHeartbeat(t, root)
@@ -251,6 +260,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(body, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	addCurated(t, root, `{"text":"celebrating tonight with friends","labels":["emotion_celebratory"]}`)
 	cronjob(t, env, "run", "--force", "--root", root).want(t, exitOK, "third run")
 	corrupt := filepath.Join(root, "models", "backups", second, "model.bin")
 	if err := os.Chmod(corrupt, 0o600); err != nil {
