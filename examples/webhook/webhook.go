@@ -13,9 +13,13 @@
 //	X-Moodfood-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
 //	Idempotency-Key:      <retrain_id>.<event>
 //
-// (the signature only when a Secret is set). A delivery is retried with
-// exponential backoff on network errors and 5xx or 429 answers, within the
-// context's deadline, which retrain bounds by Config.NotifyTimeout.
+// and the Standard Webhooks headers webhook-id, webhook-timestamp and
+// webhook-signature (see standard.go), the signatures only when a Secret is
+// set. A delivery is retried on network errors and 5xx or 429 answers with
+// jittered exponential backoff; a Retry-After header on a 429 or 503 answer
+// is honoured (a wait longer than MaxRetryAfter, or than the context allows,
+// gives up at once), all within the context's deadline, which retrain bounds
+// by Config.NotifyTimeout.
 //
 // The webhook URL is a secret (it usually embeds a token): it never appears
 // in an error, a log line, a history record or a status page. Errors name
@@ -65,10 +69,17 @@ type Options struct {
 	// Timeout bounds each attempt (0 = 5s).
 	Timeout time.Duration
 	// Retries is the number of retries after the first attempt (0 = 3;
-	// negative = none). Backoff is the first wait, doubled each time
-	// (0 = 200ms).
-	Retries int
-	Backoff time.Duration
+	// negative = none). Backoff is the first wait, doubled each time up to
+	// MaxBackoff (0 = 200ms and 30s); each wait is jittered, between half
+	// and all of it.
+	Retries    int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After wait honoured (0 = 60s); a
+	// receiver asking for more ends the delivery with an error.
+	MaxRetryAfter time.Duration
+	// Rand returns the jitter, uniform in [0, 1) (nil = math/rand/v2).
+	Rand func() float64
 	// MaxResponse caps how much of a response body is read (0 = 64 KiB);
 	// a receiver that never finishes its body is cut off by Timeout.
 	MaxResponse int64
@@ -112,6 +123,15 @@ func New(rawURL string, opts *Options) (*Notifier, error) {
 	}
 	if n.opts.Backoff <= 0 {
 		n.opts.Backoff = 200 * time.Millisecond
+	}
+	if n.opts.MaxBackoff <= 0 {
+		n.opts.MaxBackoff = 30 * time.Second
+	}
+	if n.opts.MaxRetryAfter <= 0 {
+		n.opts.MaxRetryAfter = 60 * time.Second
+	}
+	if n.opts.Rand == nil {
+		n.opts.Rand = defaultRand
 	}
 	if n.opts.MaxResponse <= 0 {
 		n.opts.MaxResponse = 64 << 10
@@ -162,10 +182,20 @@ func (n *Notifier) Notify(ctx context.Context, e retrain.Event) error {
 		return fmt.Errorf("webhook: %w", err)
 	}
 	key := e.RunID + "." + e.Type
-	wait := n.opts.Backoff
 	var last error
+	var asked time.Duration // the receiver's Retry-After, if it sent one
 	for attempt := 0; attempt <= n.opts.Retries; attempt++ {
 		if attempt > 0 {
+			wait := backoff(n.opts.Backoff, n.opts.MaxBackoff, attempt, n.opts.Rand)
+			if asked > 0 {
+				if asked > n.opts.MaxRetryAfter {
+					return fmt.Errorf("%w: the receiver asks to retry in %s, more than %s (last: %v)", ErrDelivery, asked, n.opts.MaxRetryAfter, last)
+				}
+				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < asked {
+					return fmt.Errorf("%w: the receiver asks to retry in %s, past the deadline (last: %v)", ErrDelivery, asked, last)
+				}
+				wait = max(wait, asked)
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -173,13 +203,12 @@ func (n *Notifier) Notify(ctx context.Context, e retrain.Event) error {
 				return fmt.Errorf("%w after %d attempts: %v (last: %v)", ErrDelivery, attempt, ctx.Err(), last)
 			case <-t.C:
 			}
-			wait *= 2
 		}
-		retry, err := n.post(ctx, body, key)
+		retry, ra, err := n.post(ctx, body, key)
 		if err == nil {
 			return nil
 		}
-		last = err
+		last, asked = err, ra
 		if !retry {
 			break
 		}
@@ -187,38 +216,46 @@ func (n *Notifier) Notify(ctx context.Context, e retrain.Event) error {
 	return fmt.Errorf("%w: %v", ErrDelivery, last)
 }
 
-// post makes one attempt and says whether a failure is worth retrying.
-func (n *Notifier) post(ctx context.Context, body []byte, key string) (retry bool, err error) {
+// post makes one attempt and says whether a failure is worth retrying and,
+// for a 429 or 503 answer with a Retry-After header, how long the receiver
+// asks to wait.
+func (n *Notifier) post(ctx context.Context, body []byte, key string) (retry bool, after time.Duration, err error) {
 	actx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return false, errors.New("webhook: cannot build the request")
+		return false, 0, errors.New("webhook: cannot build the request")
 	}
 	ts := strconv.FormatInt(n.opts.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "moodfood-retrain-webhook")
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderIdempotency, key)
+	req.Header.Set(HeaderStdID, key)
+	req.Header.Set(HeaderStdTimestamp, ts)
 	if len(n.opts.Secret) > 0 {
 		req.Header.Set(HeaderSignature, Sign(n.opts.Secret, ts, body))
+		req.Header.Set(HeaderStdSignature, SignStandard(n.opts.Secret, key, ts, body))
 	}
 	resp, err := n.opts.Client.Do(req)
 	if err != nil {
-		return true, scrub(err)
+		return true, 0, scrub(err)
 	}
 	defer resp.Body.Close()
 	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, n.opts.MaxResponse))
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return true, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			after, _ = retryAfter(resp.Header, n.opts.Now())
+		}
+		return true, after, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
 	case resp.StatusCode >= 300:
-		return false, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
+		return false, 0, fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
 	case rerr != nil:
 		// Delivered (2xx) but the body never finished: count it as done.
-		return false, nil
+		return false, 0, nil
 	}
-	return false, nil
+	return false, 0, nil
 }
 
 // scrub replaces an error that may carry the URL (a *url.Error) by one that

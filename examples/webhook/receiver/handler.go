@@ -47,7 +47,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if len(h.secret) > 0 {
-		if err := webhook.Verify(h.secret, req.Header, body, h.now(), h.maxSkew); err != nil {
+		if err := h.verify(req.Header, body); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -65,6 +65,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	fmt.Fprintf(h.out, "%s %s %s\n", h.now().UTC().Format(time.RFC3339), p.Event, p.Text)
 	h.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// verify checks every signature scheme the delivery carries: the
+// X-Moodfood signature and the Standard Webhooks one. At least one must be
+// there, and each one there must be right.
+func (h *handler) verify(header http.Header, body []byte) error {
+	own, std := header.Get(webhook.HeaderSignature) != "", header.Get(webhook.HeaderStdSignature) != ""
+	if !own && !std {
+		return webhook.ErrBadSignature
+	}
+	if own {
+		if err := webhook.Verify(h.secret, header, body, h.now(), h.maxSkew); err != nil {
+			return err
+		}
+	}
+	if std {
+		if err := webhook.VerifyStandard(h.secret, header, body, h.now(), h.maxSkew); err != nil {
+			return fmt.Errorf("standard webhooks: %w", err)
+		}
+	}
+	return nil
 }
 
 // remember records key and reports whether it was already seen.

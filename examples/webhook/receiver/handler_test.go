@@ -95,3 +95,45 @@ func TestRunUsage(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
+
+// The receiver verifies the Standard Webhooks signature: a delivery signed
+// only that way (an off-the-shelf sender) is accepted, and a wrong one is
+// refused even when the X-Moodfood signature is right.
+func TestHandler_StandardWebhooks(t *testing.T) {
+	secret := []byte("s3cret")
+	var out bytes.Buffer
+	h := &handler{secret: secret, maxSkew: time.Minute, out: &out, now: time.Now}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	body := `{"text":"t","content":"t","event":"model.deployed"}`
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	send := func(std, own string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set(webhook.HeaderStdID, "msg_1")
+		req.Header.Set(webhook.HeaderStdTimestamp, ts)
+		if std != "" {
+			req.Header.Set(webhook.HeaderStdSignature, std)
+		}
+		if own != "" {
+			req.Header.Set(webhook.HeaderTimestamp, ts)
+			req.Header.Set(webhook.HeaderSignature, own)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	good := webhook.SignStandard(secret, "msg_1", ts, []byte(body))
+	bad := webhook.SignStandard([]byte("other"), "msg_1", ts, []byte(body))
+	if code := send(good, ""); code != http.StatusNoContent {
+		t.Errorf("standard-signed delivery: %d", code)
+	}
+	if code := send("v1,bm9wZQ== "+good, ""); code != http.StatusNoContent {
+		t.Errorf("one of several signatures right: %d", code)
+	}
+	if code := send(bad, webhook.Sign(secret, ts, []byte(body))); code != http.StatusUnauthorized {
+		t.Errorf("wrong standard signature beside a right X-Moodfood one: %d", code)
+	}
+}
