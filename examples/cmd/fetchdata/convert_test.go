@@ -83,4 +83,3 @@ func TestRun_LocalSources(t *testing.T) {
 		t.Errorf("licences not printed:\n%s", stdout.String())
 	}
 }
-
