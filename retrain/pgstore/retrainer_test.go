@@ -82,6 +82,13 @@ func TestRetrainer_OnPostgreSQL(t *testing.T) {
 	if err != nil || !res2.Skipped {
 		t.Fatalf("second run: %+v, %v; want skipped", res2, err)
 	}
+	// New data, so that the forced run trains something new (on unchanged
+	// data it would find its candidate byte-identical and store nothing).
+	qs = qs[:0]
+	for i := range 10 {
+		qs = append(qs, dataset.Query{Text: fmt.Sprintf("cosy blanket and hot soup tonight %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
+	}
+	logAll(t, db, qs)
 	res3, err := r.Run(ctx, retrain.RunOptions{Force: true})
 	if err != nil || res3.Outcome != trigger.OutcomeDeployed {
 		t.Fatalf("third run: %+v, %v", res3, err)
