@@ -150,6 +150,9 @@ func (t *Trainer) fitCalibrated(ctx context.Context, data []Example, labels []st
 		return c, nil
 	}
 
+	if len(o.Variants) > 0 && len(data) <= calLarge {
+		return t.fitSelected(ctx, data, labels, multi, threshold, tune, progress)
+	}
 	h := &heldOut{K: len(labels)}
 	var c *Classifier
 	if len(data) > calLarge {
@@ -182,68 +185,23 @@ func (t *Trainer) fitCalibrated(ctx context.Context, data []Example, labels []st
 // fold models, whose held-out scores it adds to h in fold order.
 func (t *Trainer) crossFit(ctx context.Context, data []Example, labels []string, multi bool, threshold float64,
 	cfg tokenConfig, progress func(Progress), h *heldOut, li map[string]int32) (*Classifier, error) {
-	o := t.opts
-	folds := make([][]Example, calFolds)
-	for _, ex := range data {
-		f := foldOf(ex.Text)
-		folds[f] = append(folds[f], ex)
-	}
-	// how many fold models: enough for calMinHeldOut predictions
-	per := max(1, len(data)/calFolds)
-	m := min(calFolds, (calMinHeldOut+per-1)/per)
-	// the fold models train with the final model's epochs
-	ft := &Trainer{opts: o}
-	if ft.opts.Epochs <= 0 {
-		ft.opts.Epochs = autoEpochs(len(data), o.BatchSize)
-	}
-	models := make([]*Classifier, m)
-	errs := make([]error, m+1)
+	folds, m := foldPlan(data)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
 	// fold models on up to Workers-1 goroutines, the final model on this one
-	sem := make(chan struct{}, max(1, o.Workers-1))
-	for f := range m {
-		if len(folds[f]) == 0 {
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			var train []Example
-			for g, fd := range folds {
-				if g != f {
-					train = append(train, fd...)
-				}
-			}
-			fl := foldLabels(train, multi)
-			if (!multi && len(fl) < 2) || len(fl) == 0 {
-				return // too little data left to train on: no predictions from this fold
-			}
-			mc, err := ft.fit(ctx, train, fl, multi, threshold, cfg, func(Progress) {})
-			if err != nil && !errors.Is(err, ErrDiverged) {
-				errs[f] = err
-				return
-			}
-			models[f] = mc
-		})
-	}
+	wait := startFolds(ctx, []*Trainer{t.forFolds(len(data))}, folds, m, multi, threshold, max(1, t.opts.Workers-1))
 	final, err := t.fit(ctx, data, labels, multi, threshold, cfg, progress)
 	if err != nil {
 		cancel()
 	}
-	errs[m] = err
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		if e := errs[m]; e != nil {
-			return nil, e // the final model's error (cancellation of the folds follows from it)
-		}
-		return nil, err
+	models, ferr := wait()
+	if err != nil {
+		return nil, err // the final model's error (cancellation of the folds follows from it)
 	}
-	for f, mc := range models {
+	if ferr != nil {
+		return nil, ferr
+	}
+	for f, mc := range models[0] {
 		if mc != nil {
 			h.add(mc, folds[f], li)
 		}
@@ -251,8 +209,79 @@ func (t *Trainer) crossFit(ctx context.Context, data []Example, labels []string,
 	return final, nil
 }
 
+// foldPlan divides data into the calibration folds (see foldOf) and returns
+// how many fold models to train: enough for calMinHeldOut predictions.
+func foldPlan(data []Example) (folds [][]Example, m int) {
+	folds = make([][]Example, calFolds)
+	for _, ex := range data {
+		f := foldOf(ex.Text)
+		folds[f] = append(folds[f], ex)
+	}
+	per := max(1, len(data)/calFolds)
+	return folds, min(calFolds, (calMinHeldOut+per-1)/per)
+}
+
+// forFolds returns the trainer of t's fold models for a final model on n
+// examples: the same options with the final model's epochs.
+func (t *Trainer) forFolds(n int) *Trainer {
+	ft := &Trainer{opts: t.opts}
+	if ft.opts.Epochs <= 0 {
+		ft.opts.Epochs = autoEpochs(n, ft.opts.BatchSize)
+	}
+	return ft
+}
+
+// startFolds trains, for each trainer, the fold models of folds[:m] (each on
+// every other fold) on up to workers goroutines, and returns a function that
+// waits for them: models[i][f] is trainer i's model of fold f, nil when too
+// little data was left or training diverged. Results do not depend on
+// scheduling.
+func startFolds(ctx context.Context, trainers []*Trainer, folds [][]Example, m int, multi bool, threshold float64,
+	workers int) (wait func() ([][]*Classifier, error)) {
+	models := make([][]*Classifier, len(trainers))
+	errs := make([]error, len(trainers)*m)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, workers))
+	for i, ft := range trainers {
+		models[i] = make([]*Classifier, m)
+		for f := range m {
+			if len(folds[f]) == 0 {
+				continue
+			}
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if ctx.Err() != nil {
+					errs[i*m+f] = ctx.Err()
+					return
+				}
+				var train []Example
+				for g, fd := range folds {
+					if g != f {
+						train = append(train, fd...)
+					}
+				}
+				fl := foldLabels(train)
+				if (!multi && len(fl) < 2) || len(fl) == 0 {
+					return // too little data left to train on: no predictions from this fold
+				}
+				mc, err := ft.fit(ctx, train, fl, multi, threshold, ft.opts.tokens(), func(Progress) {})
+				if err != nil && !errors.Is(err, ErrDiverged) {
+					errs[i*m+f] = err
+					return
+				}
+				models[i][f] = mc
+			})
+		}
+	}
+	return func() ([][]*Classifier, error) {
+		wg.Wait()
+		return models, errors.Join(errs...)
+	}
+}
+
 // foldLabels returns the sorted distinct labels of data.
-func foldLabels(data []Example, multi bool) []string {
+func foldLabels(data []Example) []string {
 	set := map[string]bool{}
 	for _, ex := range data {
 		for _, l := range ex.Labels {

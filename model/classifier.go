@@ -46,6 +46,9 @@ type Info struct {
 	// Calibration maps the raw scores to the probabilities Predict
 	// reports (format version 1 files read as the identity, Method "none").
 	Calibration Calibration `json:"calibration"`
+	// Candidates are the configurations the Trainer chose among, with
+	// their held-out scores (only with TrainerOptions.Variants).
+	Candidates []Candidate `json:"candidates,omitempty"`
 	// Metrics are whatever the trainer's caller recorded with SetMetrics.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
@@ -100,6 +103,7 @@ func (c *Classifier) Info() Info {
 	in := c.info
 	in.Labels = slices.Clone(c.labels)
 	in.Metrics = maps.Clone(c.info.Metrics)
+	in.Candidates = slices.Clone(c.info.Candidates)
 	return in
 }
 

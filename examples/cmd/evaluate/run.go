@@ -43,6 +43,10 @@ type result struct {
 	PeakRSSMB       float64  `json:"peak_rss_mb,omitempty"`
 	// Calibration is the model's (see model.Calibration).
 	Calibration model.Calibration `json:"calibration"`
+	// Candidates are the configurations chosen among with -variants.
+	Candidates []model.Candidate `json:"candidates,omitempty"`
+	// ValChoice are the configurations chosen among with -val.
+	ValChoice []valScore `json:"val_choice,omitempty"`
 
 	report model.Report
 }
@@ -70,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode       = fs.String("mode", "auto", "label mode: auto, single or multi")
 		tune       = fs.Bool("tune-threshold", false, "multi-label: tune the decision threshold on held-out training data")
 		noCal      = fs.Bool("no-calibration", false, "train without calibration (raw softmax/sigmoid confidences)")
+		charMin    = fs.Int("char-min", 0, "shortest character n-gram (0 = model default)")
+		charMax    = fs.Int("char-max", 0, "longest character n-gram (0 = model default)")
+		valChoose  = fs.String("val", "", "comma-separated validation JSONL files: choose among the defaults and -variants (all presets when -variants is empty) by accuracy on them, then train the chosen configuration on train+val")
+		variants   = fs.String("variants", "", "comma-separated variants to choose from on held-out folds: "+strings.Join(variantNames(), ", "))
 		workers    = fs.Int("workers", 0, "goroutines for training (0 = GOMAXPROCS)")
 		top        = fs.Int("top-confused", 5, "confused pairs to print")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -120,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			RejectBelow:  opts.RejectBelow,
 			PredictP50us: float64(lat.P50.Nanoseconds()) / 1e3, PredictP99us: float64(lat.P99.Nanoseconds()) / 1e3,
 			NTrain: in.NTrain, NTest: r.N, NLabels: len(in.Labels), VocabSize: in.VocabSize, MultiLabel: in.MultiLabel,
-			Threshold: in.Config.Threshold, Calibration: in.Calibration, report: r,
+			Threshold: in.Config.Threshold, Calibration: in.Calibration, Candidates: in.Candidates, report: r,
 		}
 		if r.MultiLabel {
 			res.SubsetAccuracy, res.HammingLoss = &r.SubsetAccuracy, &r.HammingLoss
@@ -150,7 +158,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			train = grow(train, *scale, *seed)
 		}
 		opts := &model.TrainerOptions{Seed: *seed, Epochs: *epochs, NoCharNGrams: *noChar, TuneThreshold: *tune, Workers: *workers,
-			NoCalibration: *noCal}
+			NoCalibration: *noCal, CharMin: *charMin, CharMax: *charMax}
+		if *variants != "" {
+			for _, name := range strings.Split(*variants, ",") {
+				v, ok := variantPresets[strings.TrimSpace(name)]
+				if !ok {
+					return fail(fmt.Errorf("unknown variant %q (known: %s)", name, strings.Join(variantNames(), ", ")))
+				}
+				opts.Variants = append(opts.Variants, v)
+			}
+		}
 		switch *mode {
 		case "auto":
 		case "single":
@@ -159,6 +176,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			opts.Mode = model.ModeMulti
 		default:
 			return fail(fmt.Errorf("bad -mode %q", *mode))
+		}
+		var choice []valScore
+		if *valChoose != "" {
+			vdata, err := readFiles(*valChoose)
+			if err != nil {
+				return fail(err)
+			}
+			vs := opts.Variants
+			if len(vs) == 0 {
+				for _, n := range variantNames() {
+					vs = append(vs, variantPresets[n])
+				}
+			}
+			chosen, scores, err := chooseOnVal(ctx, *opts, vs, train, vdata)
+			if err != nil {
+				return fail(err)
+			}
+			opts, choice = &chosen, scores
+			train = append(train, vdata...)
 		}
 		runtime.GC()
 		start, cpu0 := time.Now(), procstat.CPUSeconds()
@@ -170,6 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		train = nil
 		a = eval(ca, "trained on "+*trainFiles)
 		a.TrainSeconds, a.TrainCPUSeconds = secs, cpu
+		a.ValChoice = choice
 		if *save != "" {
 			ca.SetMetrics(a.report.Metrics())
 			if err := atomicfile.WriteFile(*save, 0o600, ca.Encode); err != nil {
@@ -245,6 +282,20 @@ func printReport(w io.Writer, r result) {
 			c.Method, c.Scale, c.Bias, c.Mix, c.N, c.Models)
 	} else {
 		fmt.Fprintln(w, "  calibration       none")
+	}
+	for _, c := range r.ValChoice {
+		mark := ""
+		if c.Chosen {
+			mark = "  (chosen, then trained on train+val)"
+		}
+		fmt.Fprintf(w, "  on -val           %-10s score %.4f%s\n", c.Name, c.Score, mark)
+	}
+	for _, c := range r.Candidates {
+		mark := ""
+		if c.Chosen {
+			mark = "  (chosen)"
+		}
+		fmt.Fprintf(w, "  candidate         %-10s held-out score %.4f, NLL %.4f on %d%s\n", c.Name, c.Score, c.NLL, c.N, mark)
 	}
 	fmt.Fprintf(w, "  predict latency   p50 %.1fµs, p99 %.1fµs\n", r.PredictP50us, r.PredictP99us)
 	if r.PeakRSSMB > 0 {

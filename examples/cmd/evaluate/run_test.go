@@ -110,3 +110,36 @@ func TestRun_Report(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_ValAndVariants: -val chooses among the defaults and the named
+// variants on the validation file and trains the choice on train+val;
+// -variants records the in-training choice; -per-label samples the training
+// data; an unknown variant is an error.
+func TestRun_ValAndVariants(t *testing.T) {
+	train, test := fixture(t)
+	runJSON := func(args ...string) map[string]any {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), append(args, "-json"), &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := runJSON("-train", train, "-test", test, "-val", test, "-variants", "word-only,margin4")
+	choice, _ := got["val_choice"].([]any)
+	if len(choice) != 3 || got["n_train"].(float64) != 93 {
+		t.Errorf("val_choice %v, n_train %v (want 3 candidates, 90+3 examples)", got["val_choice"], got["n_train"])
+	}
+	got = runJSON("-train", train, "-test", test, "-variants", "word-only", "-per-label", "20")
+	if cands, _ := got["candidates"].([]any); len(cands) != 2 || got["n_train"].(float64) != 60 {
+		t.Errorf("candidates %v, n_train %v", got["candidates"], got["n_train"])
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-train", train, "-test", test, "-variants", "nope"}, &out, &errb); code == 0 {
+		t.Error("an unknown variant was accepted")
+	}
+}
