@@ -204,7 +204,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		secs, cpu := time.Since(start).Seconds(), procstat.CPUSeconds()-cpu0
 		train = nil
-		a = eval(ca, "trained on "+*trainFiles)
+		source := "trained on " + *trainFiles
+		if *valChoose != "" {
+			source += " + " + *valChoose
+		}
+		a = eval(ca, source)
 		a.TrainSeconds, a.TrainCPUSeconds = secs, cpu
 		a.ValChoice = choice
 		if *save != "" {
