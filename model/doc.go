@@ -31,6 +31,30 @@
 // does not depend on the number of workers, and the same data, options and
 // seed give a byte-identical model file.
 //
+// # Calibrated confidence
+//
+// A confidence is a calibrated probability: among predictions made with
+// confidence 0.8, about 80 % are right, whatever the model's training size,
+// so one routing threshold or report means the same for every model. Each
+// trained model carries a Calibration (temperature and a small uniform share
+// for softmax, a shared Platt pair for multi-label), fitted on predictions
+// for data the scoring model did not train on: fold models, trained
+// concurrently with the final model, each on all but one of 10 folds of the
+// data, predict the fold left out (cross-fitting; see
+// TrainerOptions.NoCalibration for the cost). The calibration never changes
+// which label wins. ECE, Reliability, Confidences and RiskCoverage measure
+// calibration and the precision a confidence threshold buys.
+//
+// # Several configurations
+//
+// TrainerOptions.Variants lets the Trainer choose among configurations
+// (feature sets, regularisation, margin, epochs) by their calibrated
+// held-out scores on the same folds, recorded in Info.Candidates. Variants
+// with the same features could be merged into one linear model; variants
+// with different features would need one model per member at prediction
+// time, which no variant has earned so far (see BENCHMARKS.md), so a
+// Classifier is always one model.
+//
 // # Serving and evaluation
 //
 // A Classifier is immutable and safe for concurrent use; Predict reuses
@@ -54,8 +78,9 @@
 //
 // Encode writes a versioned, self-describing file (see format.go for the
 // layout): magic number, format version, a JSON header with labels,
-// vocabulary, configuration, training-data fingerprint, metrics and the
-// SHA-256 of the payload, then the weights. Decode bounds every size before
+// vocabulary, configuration, calibration, training-data fingerprint, metrics
+// and the SHA-256 of the payload, then the weights. Files of format version 1
+// (before calibration) are still read, with the identity calibration. Decode bounds every size before
 // trusting it and reports damage as ErrCorrupt, foreign data as ErrFormat and
 // excessive sizes as ErrTooLarge; it never panics on bad input.
 //
