@@ -17,11 +17,10 @@ import (
 // labels: temperature scaling with temperature 1/Scale (Guo et al., ICML
 // 2017), mixed with a small uniform share. The mixture is what a single
 // temperature cannot do: new queries differ more from the training data
-// than held-out training texts do, and the top few per cent of confidences
-// are then too high while the middle ones are too low; on CLINC150's test
-// split Mix ≈ 0.01 – 0.02 removes half of the remaining calibration error
-// at every training size. Neither part changes which label ranks first,
-// only how confident the model says it is. A multi-label model
+// than held-out training texts do, and the top confidences are then too
+// high while the middle ones are too low (see fitTemperature for how it was
+// chosen). Neither part changes which label ranks first, only how
+// confident the model says it is. A multi-label model
 // reports sigmoid(Scale·z + Bias) for every label: Platt scaling with one
 // pair shared by all labels, so the order of scores is kept too.
 type Calibration struct {
