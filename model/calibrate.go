@@ -123,10 +123,7 @@ func (h *heldOut) add(m *Classifier, data []Example, li map[string]int32) {
 func (t *Trainer) fitCalibrated(ctx context.Context, data []Example, labels []string, multi bool, threshold float64,
 	cfg tokenConfig, progress func(Progress)) (*Classifier, error) {
 	o := t.opts
-	li := make(map[string]int32, len(labels))
-	for k, l := range labels {
-		li[l] = int32(k)
-	}
+	li := labelIndex(labels)
 	tune := multi && o.TuneThreshold && o.Threshold == 0
 	if o.NoCalibration {
 		if tune {

@@ -136,8 +136,8 @@ func TestTrainer_CalibrationMulti(t *testing.T) {
 // TestTrainer_CalibrationLarge takes the path for big data sets: no fold
 // model, the final model held out from ~calLargeHeldOut examples.
 func TestTrainer_CalibrationLarge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains on 100,000+ examples")
+	if testing.Short() || raceEnabled {
+		t.Skip("trains on 100,000+ examples: skipped under -short and -race")
 	}
 	data := noisy(calLarge+5000, 5, false)
 	c := mustTrain(t, &TrainerOptions{Epochs: 1}, data)

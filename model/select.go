@@ -89,10 +89,7 @@ func (o TrainerOptions) with(v Variant) TrainerOptions {
 func (t *Trainer) fitSelected(ctx context.Context, data []Example, labels []string, multi bool, threshold float64,
 	tune bool, progress func(Progress)) (*Classifier, error) {
 	o := t.opts
-	li := make(map[string]int32, len(labels))
-	for k, l := range labels {
-		li[l] = int32(k)
-	}
+	li := labelIndex(labels)
 	trainers := []*Trainer{{opts: o.with(Variant{})}}
 	names := []string{"base"}
 	for i, v := range o.Variants {

@@ -105,6 +105,15 @@ func (t *Trainer) Train(ctx context.Context, data []Example, progress func(Progr
 	return c, nil
 }
 
+// labelIndex maps each label to its index in labels.
+func labelIndex(labels []string) map[string]int32 {
+	li := make(map[string]int32, len(labels))
+	for k, l := range labels {
+		li[l] = int32(k)
+	}
+	return li
+}
+
 // checkLabel validates one label.
 func checkLabel(l string) error {
 	if l == "" || len(l) > MaxLabelBytes || !utf8.ValidString(l) {
@@ -131,10 +140,7 @@ func (t *Trainer) fit(ctx context.Context, data []Example, labels []string, mult
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	li := make(map[string]int32, len(labels))
-	for k, l := range labels {
-		li[l] = int32(k)
-	}
+	li := labelIndex(labels)
 	// targets: CSR-like label lists per example
 	yptr := make([]int32, len(data)+1)
 	var ys []int32
