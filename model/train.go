@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -193,12 +194,16 @@ func (t *Trainer) fit(ctx context.Context, data []Example, labels []string, mult
 // path.
 func buildFeatures(texts []string, cfg tokenConfig, minDF, workers int) (*vectorizer, *csr) {
 	terms := fitVocabulary(texts, cfg, workers)
-	full := newVectorizer(cfg, terms, nil)
-	X := countMatrix(texts, full, workers)
+	parts := countParts(texts, newVectorizer(cfg, terms, nil), workers)
 	// document frequencies, then pruning of rare character n-grams
-	df := make([]int32, len(terms))
-	for _, f := range X.idx {
-		df[f]++
+	df := parts[0].df
+	for _, p := range parts[1:] {
+		for i, d := range p.df {
+			df[i] += d
+		}
+	}
+	for i := range parts {
+		parts[i].df = nil
 	}
 	remap := make([]int32, len(terms))
 	var keptTerms []string
@@ -210,36 +215,32 @@ func buildFeatures(texts []string, cfg tokenConfig, minDF, workers int) (*vector
 			remap[i] = -1
 		}
 	}
-	full = nil
-	n := 0
-	var start int64
-	for r := 0; r < X.rows(); r++ {
-		a, b := start, X.ptr[r+1]
-		for k := a; k < b; k++ {
-			if f := remap[X.idx[k]]; f >= 0 {
-				X.idx[n], X.val[n] = f, X.val[k]
-				n++
-			}
-		}
-		start = b
-		X.ptr[r+1] = int64(n)
-	}
-	X.idx, X.val = slices.Clip(X.idx[:n]), slices.Clip(X.val[:n])
+	df = nil
+	X := mergeParts(parts, remap)
 	vec := newVectorizer(cfg, keptTerms, nil)
 	vec.idf = fitIDF(X, len(keptTerms))
-	// weigh rows in place
-	var cnt []float64
-	for r := 0; r < X.rows(); r++ {
-		idx, val := X.row(r)
-		cnt = cnt[:0]
-		for _, v := range val {
-			cnt = append(cnt, float64(v))
-		}
-		weigh(idx, cnt, vec.idf, vec.nWords)
-		for k := range val {
-			val[k] = float32(cnt[k])
-		}
+	// weigh rows in place, in contiguous shares of rows concurrently
+	rows := X.rows()
+	workers = max(1, min(workers, rows/500+1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*rows/workers, (w+1)*rows/workers
+		wg.Go(func() {
+			var cnt []float64
+			for r := lo; r < hi; r++ {
+				idx, val := X.row(r)
+				cnt = cnt[:0]
+				for _, v := range val {
+					cnt = append(cnt, float64(v))
+				}
+				weigh(idx, cnt, vec.idf, vec.nWords)
+				for k := range val {
+					val[k] = float32(cnt[k])
+				}
+			}
+		})
 	}
+	wg.Wait()
 	return vec, X
 }
 

@@ -299,51 +299,140 @@ func fitVocabulary(texts []string, cfg tokenConfig, workers int) []string {
 	return terms
 }
 
-// countMatrix tokenizes every text with the fast path against index and
-// returns raw counts per document, computed concurrently.
-func countMatrix(texts []string, v *vectorizer, workers int) *csr {
+// countBlock is the size, in entries, of the blocks a countPart stores its
+// rows in: blocks are filled and never grown, so no entry is copied before
+// the final merge. A variable so that tests can use tiny blocks.
+var countBlock = 1 << 20
+
+// countPart holds the raw counts of a contiguous share of the documents:
+// rows stored one after another in blocks (a row never straddles two), and
+// the share's document frequency of every term.
+type countPart struct {
+	rowLen []int32
+	idx    [][]int32
+	val    [][]float32
+	df     []int32
+}
+
+// countParts tokenizes every text with the fast path against v, in
+// `workers` contiguous shares computed concurrently, with each row's
+// features sorted.
+func countParts(texts []string, v *vectorizer, workers int) []countPart {
 	n := len(texts)
 	workers = max(1, min(workers, n/500+1))
-	type part struct {
-		ptr []int64
-		idx []int32
-		val []float32
-	}
-	parts := make([]part, workers)
+	parts := make([]countPart, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*n/workers, (w+1)*n/workers
 		wg.Go(func() {
 			s := newScratch()
-			p := part{ptr: make([]int64, 0, hi-lo)}
+			p := countPart{rowLen: make([]int32, 0, hi-lo), df: make([]int32, len(v.terms))}
+			var idx []int32
+			var val []float32
 			for _, t := range texts[lo:hi] {
 				v.features(t, s)
 				// sort features of the row for locality and determinism
 				sortPairs(s.idx, s.cnt)
-				p.idx = append(p.idx, s.idx...)
-				for _, c := range s.cnt {
-					p.val = append(p.val, float32(c))
+				if len(idx)+len(s.idx) > cap(idx) {
+					if idx != nil {
+						p.idx, p.val = append(p.idx, idx), append(p.val, val)
+					}
+					c := max(countBlock, len(s.idx))
+					idx, val = make([]int32, 0, c), make([]float32, 0, c)
 				}
-				p.ptr = append(p.ptr, int64(len(p.idx)))
+				idx = append(idx, s.idx...)
+				for k, f := range s.idx {
+					val = append(val, float32(s.cnt[k]))
+					p.df[f]++
+				}
+				p.rowLen = append(p.rowLen, int32(len(s.idx)))
+			}
+			if idx != nil {
+				p.idx, p.val = append(p.idx, idx), append(p.val, val)
 			}
 			parts[w] = p
 		})
 	}
 	wg.Wait()
-	total := 0
-	for _, p := range parts {
-		total += len(p.idx)
-	}
-	m := &csr{ptr: make([]int64, 1, n+1), idx: make([]int32, 0, total), val: make([]float32, 0, total)}
-	for w := range parts {
-		off := int64(len(m.idx))
-		for _, e := range parts[w].ptr {
-			m.ptr = append(m.ptr, off+e)
+	return parts
+}
+
+// mergeParts returns the matrix of the parts' rows, in order, with each
+// feature f renamed remap[f] and dropped where that is negative. Each part
+// is pruned in place, then copied into the matrix, concurrently; its blocks
+// are released once copied.
+func mergeParts(parts []countPart, remap []int32) *csr {
+	// walk calls row(r, b, off, l) for every non-empty row r of p: its
+	// original entries are p.idx[b][off:off+l] (countParts starts a new block
+	// exactly when a row does not fit in the current one's capacity, so a
+	// row that overruns the current block's length is in the next one).
+	walk := func(p *countPart, row func(r, b, off, l int)) {
+		b, off := 0, 0
+		for r, l32 := range p.rowLen {
+			l := int(l32)
+			if b < len(p.idx) && off+l > len(p.idx[b]) {
+				b, off = b+1, 0
+			}
+			if l > 0 {
+				row(r, b, off, l)
+			}
+			off += l
 		}
-		m.idx = append(m.idx, parts[w].idx...)
-		m.val = append(m.val, parts[w].val...)
-		parts[w] = part{}
 	}
+	keptLen := make([][]int32, len(parts))
+	var wg sync.WaitGroup
+	for w := range parts {
+		p := &parts[w]
+		wg.Go(func() {
+			kl := make([]int32, len(p.rowLen))
+			walk(p, func(r, b, off, l int) {
+				idx, val := p.idx[b][off:off+l], p.val[b][off:off+l]
+				m := 0
+				for k, f := range idx {
+					if g := remap[f]; g >= 0 {
+						idx[m], val[m] = g, val[k]
+						m++
+					}
+				}
+				kl[r] = int32(m)
+			})
+			keptLen[w] = kl
+		})
+	}
+	wg.Wait()
+	rows := 0
+	for _, kl := range keptLen {
+		rows += len(kl)
+	}
+	m := &csr{ptr: make([]int64, rows+1)}
+	r0 := 0
+	for _, kl := range keptLen {
+		for _, l := range kl {
+			m.ptr[r0+1] = m.ptr[r0] + int64(l)
+			r0++
+		}
+	}
+	m.idx, m.val = make([]int32, m.ptr[rows]), make([]float32, m.ptr[rows])
+	r0 = 0
+	for w := range parts {
+		p, first := &parts[w], r0
+		r0 += len(p.rowLen)
+		wg.Go(func() {
+			kl := keptLen[w]
+			last := -1
+			walk(p, func(r, b, off, l int) {
+				if b != last && last >= 0 {
+					p.idx[last], p.val[last] = nil, nil
+				}
+				last = b
+				at, n := m.ptr[first+r], int(kl[r])
+				copy(m.idx[at:], p.idx[b][off:off+n])
+				copy(m.val[at:], p.val[b][off:off+n])
+			})
+			*p = countPart{}
+		})
+	}
+	wg.Wait()
 	return m
 }
 

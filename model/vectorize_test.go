@@ -204,3 +204,27 @@ func texts(data []Example) []string {
 	}
 	return out
 }
+
+// TestBuildFeatures_Blocks checks that the training matrix does not depend
+// on how the counting workers' rows fall into blocks or on the number of
+// workers: tiny blocks (most rows start a new one, some rows are longer
+// than a block) give the same matrix as one block per worker.
+func TestBuildFeatures_Blocks(t *testing.T) {
+	var texts []string
+	for _, ex := range append(toy(), synthetic(37, 30, 1)...) { // > 1,000 texts: up to 3 counting workers
+		texts = append(texts, ex.Text)
+	}
+	texts = append(texts, strings.Repeat("hungry sad happy days ", 30))
+	cfg := tokenConfig{WordNGrams: 2, CharMin: 3, CharMax: 4}
+	_, want := buildFeatures(texts, cfg, 2, 1)
+	defer func(b int) { countBlock = b }(countBlock)
+	for _, b := range []int{1, 7, 100} {
+		countBlock = b
+		for _, workers := range []int{1, 2, 3} {
+			_, got := buildFeatures(texts, cfg, 2, workers)
+			if !slices.Equal(got.ptr, want.ptr) || !slices.Equal(got.idx, want.idx) || !slices.Equal(got.val, want.val) {
+				t.Errorf("block %d, %d workers: matrix differs", b, workers)
+			}
+		}
+	}
+}
