@@ -27,9 +27,12 @@
 // gets one-vs-rest logistic regressions and a decision threshold, 0.5 or
 // tuned on held-out data. Softmax training adds a margin to the loss (see
 // TrainerOptions.Margin). Both are L2-regularized and trained by mini-batch
-// SGD on one goroutine; building the features uses all cores. The result
-// does not depend on the number of workers, and the same data, options and
-// seed give a byte-identical model file.
+// SGD; building the features uses all workers, and so does SGD's forward
+// pass on large data sets (on smaller ones the calibration model trains on
+// the second core). Every parallel step has a fixed split and a fixed order
+// of reduction, so the result does not depend on the number of workers or on
+// GOMAXPROCS, and the same data, options and seed give a byte-identical model
+// file.
 //
 // # Calibrated confidence
 //

@@ -118,8 +118,9 @@ type TrainerOptions struct {
 	// negative value means all labels.
 	TopK int
 	// Workers is the number of goroutines that build the vocabulary and the
-	// training matrix (SGD itself runs on one goroutine). Zero means
-	// runtime.GOMAXPROCS(0). It never changes the result.
+	// training matrix and train the calibration model; above 100,000
+	// examples, with 2 or more, SGD's forward pass runs on two goroutines.
+	// Zero means runtime.GOMAXPROCS(0). It never changes the result.
 	Workers int
 	// CreatedBy is recorded in the model file. Empty means "moodfood/model".
 	CreatedBy string
