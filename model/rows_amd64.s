@@ -64,6 +64,20 @@ TEXT ·addRowsAVX2(SB), NOSPLIT, $0-48
 	VMASKMOVPS (DI)(R12*4), Y7, Y8
 
 gfeat:
+	CMPQ       R10, $1 // prefetch the next row while this one is added
+	JEQ        ggo
+	MOVLQSX    4(R8), AX
+	IMULQ      R11, AX
+	LEAQ       (SI)(AX*1), AX
+	MOVQ       R11, BX
+
+gpf:
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	SUBQ       $64, BX
+	JGT        gpf
+
+ggo:
 	VMOVSS   (R9), X0
 	VUCOMISS X14, X0
 	JNE      gnonzero
@@ -146,6 +160,20 @@ TEXT ·addToRowsAVX2(SB), NOSPLIT, $0-48
 	VXORPS  X14, X14, X14
 
 sfeat:
+	CMPQ       R10, $1 // prefetch the next row while this one is added
+	JEQ        sgo
+	MOVLQSX    4(R8), AX
+	IMULQ      R11, AX
+	LEAQ       (SI)(AX*1), AX
+	MOVQ       R11, BX
+
+spf:
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	SUBQ       $64, BX
+	JGT        spf
+
+sgo:
 	VMOVSS   (R9), X0
 	VUCOMISS X14, X0
 	JNE      snonzero
