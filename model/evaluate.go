@@ -71,6 +71,10 @@ type Report struct {
 	// Confused holds the most frequent (true, predicted) mistakes of
 	// single-label examples, most frequent first.
 	Confused []Confusion `json:"confused,omitempty"`
+	// Reliability holds the EvalOptions.Bins equal-width bins of the top
+	// label's confidence (before rejection) that ECE is computed from, in
+	// order: the data of a reliability diagram.
+	Reliability []ReliabilityBin `json:"reliability,omitempty"`
 }
 
 // LabelReport holds one label's scores (a plain value).
@@ -289,7 +293,12 @@ func score(test []Example, preds []Prediction, o *EvalOptions) Report {
 	if len(labels) > 0 {
 		r.MacroF1 = macro / float64(len(labels))
 	}
-	for _, b := range bins {
+	for i, b := range bins {
+		rb := ReliabilityBin{Lo: float64(i) / float64(len(bins)), Hi: float64(i+1) / float64(len(bins)), N: b.n}
+		if b.n > 0 {
+			rb.Confidence, rb.Accuracy = b.conf/float64(b.n), float64(b.correct)/float64(b.n)
+		}
+		r.Reliability = append(r.Reliability, rb)
 		if b.n > 0 {
 			d := b.conf/float64(b.n) - float64(b.correct)/float64(b.n)
 			if d < 0 {

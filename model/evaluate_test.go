@@ -135,3 +135,31 @@ func TestFingerprint(t *testing.T) {
 		t.Error("fingerprint ignores labels")
 	}
 }
+
+// TestEvaluate_Reliability: the reliability bins are the ECE bins, with
+// counts, mean confidence and accuracy per bin.
+func TestEvaluate_Reliability(t *testing.T) {
+	p := fixed{"a1": pred("a", 0.95), "a2": pred("b", 0.91), "a3": pred("a", 0.55), "a4": pred("a", 1)}
+	test := []Example{{"a1", []string{"a"}}, {"a2", []string{"a"}}, {"a3", []string{"a"}}, {"a4", []string{"a"}}}
+	r := Evaluate(p, test, &EvalOptions{Workers: 1, Bins: 4})
+	if len(r.Reliability) != 4 {
+		t.Fatalf("%d bins, want 4", len(r.Reliability))
+	}
+	b2, b3 := r.Reliability[2], r.Reliability[3]
+	if b2.N != 1 || !near(b2.Confidence, 0.55) || !near(b2.Accuracy, 1) || !near(b2.Lo, 0.5) || !near(b2.Hi, 0.75) {
+		t.Errorf("bin [0.5, 0.75) = %+v", b2)
+	}
+	if b3.N != 3 || !near(b3.Confidence, (0.95+0.91+1)/3) || !near(b3.Accuracy, 2.0/3) {
+		t.Errorf("bin [0.75, 1] = %+v", b3)
+	}
+	if r.Reliability[0].N != 0 || r.Reliability[0].Accuracy != 0 {
+		t.Errorf("empty bin = %+v", r.Reliability[0])
+	}
+	var ece float64
+	for _, b := range r.Reliability {
+		ece += float64(b.N) / 4 * math.Abs(b.Confidence-b.Accuracy)
+	}
+	if !near(ece, r.ECE) {
+		t.Errorf("ECE from the bins %v, report %v", ece, r.ECE)
+	}
+}

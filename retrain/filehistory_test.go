@@ -209,3 +209,50 @@ func TestRun_HistoryFullDiskNoSideFile(t *testing.T) {
 		t.Errorf("Status.Problems = %q, want the unrecorded run reported", st.Problems)
 	}
 }
+
+// TestRun_RecordsEvaluation: a run that trained records the per-intent F1 of
+// the candidate and of the model it replaced, the reliability bins and the
+// samples by source; a skipped run records none of it.
+func TestRun_RecordsEvaluation(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	for range 2 {
+		if _, err := e.r.Run(ctx, retrain.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.r2(t, func(c *retrain.Config) { c.Trigger = always(false) })
+	if _, err := e.r.Run(ctx, retrain.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h := e.history(t)
+	if len(h) != 3 {
+		t.Fatalf("%d records", len(h))
+	}
+	first, second, skipped := h[0], h[1], h[2]
+	if skipped.Evaluation != nil || skipped.DatasetQuality.Sources != nil {
+		t.Errorf("skipped run recorded an evaluation or sources: %+v", skipped)
+	}
+	for i, rec := range []retrain.Record{first, second} {
+		ev := rec.Evaluation
+		if ev == nil || len(ev.Intents) != 3 || len(ev.Reliability) != 10 {
+			t.Fatalf("run %d: evaluation %+v, want 3 intents and 10 bins", i, ev)
+		}
+		n := 0
+		for _, b := range ev.Reliability {
+			n += b.N
+		}
+		if n != rec.DatasetQuality.HoldoutSamples {
+			t.Errorf("run %d: reliability bins hold %d samples, want the %d held out", i, n, rec.DatasetQuality.HoldoutSamples)
+		}
+		if src := rec.DatasetQuality.Sources; src["seed"] != 90 || src["llm"] != 30 {
+			t.Errorf("run %d: sources %v, want seed 90 and llm 30", i, src)
+		}
+	}
+	if first.Evaluation.Intents[0].OldF1 != nil {
+		t.Error("first run (nothing deployed) has an old F1")
+	}
+	if second.Evaluation.Intents[0].OldF1 == nil {
+		t.Error("second run has no old F1 for the model it replaced")
+	}
+}

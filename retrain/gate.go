@@ -107,7 +107,7 @@ func report(ex []model.Example, preds []model.Prediction) model.Report {
 	for i, e := range ex {
 		c[e.Text] = preds[i]
 	}
-	return model.Evaluate(c, ex, &model.EvalOptions{TopConfused: -1, Workers: 1})
+	return model.Evaluate(c, ex, &model.EvalOptions{TopConfused: 10, Workers: 1})
 }
 
 // evaluate scores the candidate and the reference on the held-out samples.

@@ -9,6 +9,7 @@ import (
 
 	"moodfood/backup"
 	"moodfood/dataset"
+	"moodfood/model"
 	"moodfood/trigger"
 )
 
@@ -57,6 +58,10 @@ type Record struct {
 	RolledBackTo backup.Version `json:"rolled_back_to,omitempty"`
 	// Canaries lists the canary utterances that failed after deploy.
 	Canaries []CanaryResult `json:"canary_failures,omitempty"`
+	// Evaluation details the held-out scores of a run that trained, for
+	// charts: per-intent F1 of the candidate and the deployed model, the
+	// candidate's top confusions and its reliability bins.
+	Evaluation *Evaluation `json:"evaluation,omitempty"`
 
 	// Durations are the per-stage wall-clock times, in order.
 	Durations []StageDuration `json:"durations"`
@@ -97,6 +102,70 @@ type DatasetQuality struct {
 	// Corrupt counts damaged lines skipped while reading.
 	Exported int `json:"exported"`
 	Corrupt  int `json:"corrupt"`
+	// Sources counts the samples read (base, old and new, before merge
+	// and dedupe) by where their labels came from (dataset.Source; base
+	// samples without one count as "seed", others as "unknown").
+	Sources map[string]int `json:"sources,omitempty"`
+}
+
+// Evaluation is the detail of a run's held-out evaluation (the gate's
+// samples, golden set excluded).
+type Evaluation struct {
+	// Intents are the per-intent scores, by intent: the candidate's F1, and
+	// the deployed model's on the same samples (OldF1, nil when nothing was
+	// deployed or the intent was unknown to it).
+	Intents []IntentF1 `json:"intents,omitempty"`
+	// Confusions are the candidate's most frequent (true, predicted)
+	// mistakes on single-label samples, most frequent first (at most 10).
+	Confusions []model.Confusion `json:"confusions,omitempty"`
+	// Reliability is the candidate's reliability diagram: its top-label
+	// confidence in 10 equal-width bins with the accuracy in each.
+	Reliability []ReliabilityBin `json:"reliability,omitempty"`
+}
+
+// ReliabilityBin is one bin of a reliability diagram (model.ReliabilityBin
+// with JSON names): N held-out predictions whose confidence fell in [Lo,
+// Hi), their mean Confidence and the share of them that was right.
+type ReliabilityBin struct {
+	Lo         float64 `json:"lo"`
+	Hi         float64 `json:"hi"`
+	N          int     `json:"n"`
+	Confidence float64 `json:"confidence"`
+	Accuracy   float64 `json:"accuracy"`
+}
+
+// IntentF1 is one intent's held-out F1 for the candidate (F1) and the
+// deployed model (OldF1), with the intent's number of held-out samples.
+type IntentF1 struct {
+	Intent  string   `json:"intent"`
+	Support int      `json:"support"`
+	F1      float64  `json:"f1"`
+	OldF1   *float64 `json:"old_f1,omitempty"`
+}
+
+// newEvaluation keeps what a chart of the run needs from the candidate's
+// and the deployed model's reports (dep is the zero Report when nothing
+// was deployed). Non-finite numbers are dropped or zeroed.
+func newEvaluation(cand, dep model.Report, hasDep bool) *Evaluation {
+	e := &Evaluation{}
+	old := map[string]float64{}
+	for _, l := range dep.PerLabel {
+		old[l.Label] = l.F1
+	}
+	for _, l := range cand.PerLabel {
+		it := IntentF1{Intent: l.Label, Support: l.Support, F1: finite0(l.F1)}
+		if o, ok := old[l.Label]; ok && hasDep {
+			o = finite0(o)
+			it.OldF1 = &o
+		}
+		e.Intents = append(e.Intents, it)
+	}
+	e.Confusions = cand.Confused[:min(10, len(cand.Confused))]
+	for _, b := range cand.Reliability {
+		e.Reliability = append(e.Reliability, ReliabilityBin{Lo: b.Lo, Hi: b.Hi, N: b.N,
+			Confidence: finite0(b.Confidence), Accuracy: finite0(b.Accuracy)})
+	}
+	return e
 }
 
 // Check is one gate check: Value compared with Threshold by Op ("<=" or

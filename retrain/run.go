@@ -393,6 +393,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	q.BaseSamples, q.OldSamples, q.GoldenSamples = len(snap.Base), len(snap.Old), len(snap.Golden)
 	q.NewSamples = len(snap.New)
 	q.Exported, q.Corrupt = snap.Export.Exported, snap.Corrupt+snap.Export.Corrupt
+	q.Sources = countSources(snap)
 	run.warnCorrupt(&snap)
 	run.end(ctx)
 
@@ -455,6 +456,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	run.rec.Checks = checks
 	run.rec.NewMetrics = finiteMetrics(ev.candMetrics)
 	run.rec.OldMetrics = finiteMetrics(ev.depMetrics)
+	run.rec.Evaluation = newEvaluation(ev.cand, ev.dep, ev.hasDep)
 	if ev.hasDep {
 		q.AccuracyImprovement = finite0(ev.cand.Accuracy - ev.dep.Accuracy)
 		q.MacroF1Improvement = finite0(ev.cand.MacroF1 - ev.dep.MacroF1)
@@ -855,4 +857,24 @@ func predictAll(ctx context.Context, c model.Predictor, ex []model.Example) ([]m
 		err = &PanicError{Value: pe.Value}
 	}
 	return preds, err
+}
+
+// countSources counts the snapshot's samples by source (see
+// DatasetQuality.Sources).
+func countSources(snap dataset.Snapshot) map[string]int {
+	m := map[string]int{}
+	for i, set := range [][]dataset.Sample{snap.Base, snap.Old, snap.New} {
+		for _, s := range set {
+			src := string(s.Source)
+			switch {
+			case src != "":
+			case i == 0:
+				src = string(dataset.SourceSeed)
+			default:
+				src = "unknown"
+			}
+			m[src]++
+		}
+	}
+	return m
 }
