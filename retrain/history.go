@@ -254,3 +254,10 @@ func (r *Retrainer) lastUnrecorded() *unrecordedRun {
 	defer r.unrecMu.Unlock()
 	return r.unrecorded
 }
+
+// Models returns the ModelStore the Retrainer deploys to, for readers (a
+// status page, a dashboard).
+func (r *Retrainer) Models() ModelStore { return r.cfg.Models }
+
+// Data returns the DatasetStore the Retrainer trains from, for readers.
+func (r *Retrainer) Data() DatasetStore { return r.cfg.Data }

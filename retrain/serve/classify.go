@@ -242,6 +242,7 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	// Log.
 	end := s.o.Now()
 	a.Latency = end.Sub(start)
+	s.latency.observe(a.Route, a.Latency)
 	if _, discard := s.o.QueryLog.(discardLog); discard {
 		return a, nil // no QueryLog: skip building the record
 	}

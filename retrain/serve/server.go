@@ -55,7 +55,8 @@ type Server struct {
 	unattrib    atomic.Int64
 	logWarnAt   atomic.Int64 // Options.Now in unix nanos at the last query-log warning; 0 = none yet
 
-	recent recentQueries
+	recent  recentQueries
+	latency routeLatency
 
 	closed    atomic.Bool
 	cancel    context.CancelFunc

@@ -76,6 +76,8 @@ type Stats struct {
 	UnattributedFeedback int64 `json:"unattributed_feedback"`
 	// Versions holds per-version counts, in version order.
 	Versions []VersionStats `json:"versions"`
+	// Latency is the distribution of Answer.Latency by route.
+	Latency map[Route]Histogram `json:"latency"`
 	// Canary, Shadow and Watchdog are set when one is running (for the
 	// watchdog: once it has something to report).
 	Canary   *CanaryStats    `json:"canary,omitempty"`
@@ -95,6 +97,7 @@ func (s *Server) Stats() Stats {
 		LogErrors:            s.logErrors.Load(),
 		Canceled:             s.canceled.Load(),
 		UnattributedFeedback: s.unattrib.Load(),
+		Latency:              s.latency.snapshot(),
 	}
 	if cur := s.cur.Load(); cur != nil {
 		st.Deployed, st.DeployedSince = cur.version, cur.since

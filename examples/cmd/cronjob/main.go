@@ -10,6 +10,8 @@
 //	cronjob remove
 //	cronjob cron-status
 //	cronjob monitor [--grace 6h]
+//	cronjob history [--json] [--since 7d|DATE] [--outcome deployed,rejected] [--limit N]
+//	cronjob report --html FILE [--days 30]
 //	cronjob backups
 //	cronjob rollback [--to NAME]
 //	cronjob verify
@@ -124,6 +126,8 @@ var commands = []command{
 	{"remove", cmdRemove, "remove the root's crontab entry, and nothing else"},
 	{"cron-status", cmdCronStatus, "show the crontab entry, next runs and last heartbeat"},
 	{"monitor", cmdMonitor, "one-line health check (exit 0 OK, 1 WARNING, 2 CRITICAL)"},
+	{"history", cmdHistory, "list past runs (--json, --since, --outcome, --limit)"},
+	{"report", cmdReport, "write the dashboard as one self-contained HTML file (--html FILE)"},
 	{"backups", cmdBackups, "list model versions"},
 	{"rollback", cmdRollback, "deploy the previous (or --to NAME) model version"},
 	{"verify", cmdVerify, "check the checksums of every stored model version"},
