@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"moodfood/model"
 	"moodfood/retrain"
 	"moodfood/retrain/retraintest"
 	"moodfood/trigger"
@@ -235,8 +236,8 @@ func TestRun_RecordsEvaluation(t *testing.T) {
 	}
 	for i, rec := range []retrain.Record{first, second} {
 		ev := rec.Evaluation
-		if ev == nil || len(ev.Intents) != 3 || len(ev.Reliability) != 10 {
-			t.Fatalf("run %d: evaluation %+v, want 3 intents and 10 bins", i, ev)
+		if ev == nil || len(ev.Intents) != 3 || len(ev.Reliability) != model.DefaultBins {
+			t.Fatalf("run %d: evaluation %+v, want 3 intents and model.DefaultBins bins", i, ev)
 		}
 		n := 0
 		for _, b := range ev.Reliability {

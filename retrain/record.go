@@ -119,7 +119,7 @@ type Evaluation struct {
 	// mistakes on single-label samples, most frequent first (at most 10).
 	Confusions []model.Confusion `json:"confusions,omitempty"`
 	// Reliability is the candidate's reliability diagram: its top-label
-	// confidence in 10 equal-width bins with the accuracy in each.
+	// confidence in equal-width bins (model.DefaultBins) with the accuracy in each.
 	Reliability []ReliabilityBin `json:"reliability,omitempty"`
 }
 

@@ -44,5 +44,10 @@ func serveDatabase(ctx context.Context, cfg config, log *slog.Logger) (err error
 			err = cerr
 		}
 	}()
-	return serveWith(ctx, cfg, log, src, qlog, filepath.Join(cache, "shadow_disagreements.jsonl"))
+	ds, err := db.Dataset(nil)
+	if err != nil {
+		return err
+	}
+	obs := observeSource{history: db.History(), models: db.Models(), pending: ds.Pending, title: "moodfood " + db.Schema()}
+	return serveWith(ctx, cfg, log, src, qlog, filepath.Join(cache, "shadow_disagreements.jsonl"), obs)
 }

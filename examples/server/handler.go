@@ -31,10 +31,15 @@ type canaryRequest struct {
 	Fraction *float64       `json:"fraction"`
 }
 
-// newHandler routes the service's endpoints to s.
-func newHandler(s *serve.Server, maxBody int64) http.Handler {
+// newHandler routes the service's endpoints to s, and GET /metrics and GET
+// /dashboard to obs when it is not nil.
+func newHandler(s *serve.Server, maxBody int64, obs *observer) http.Handler {
 	h := &handler{s: s, maxBody: maxBody}
 	mux := http.NewServeMux()
+	if obs != nil {
+		mux.Handle("GET /metrics", obs.metrics)
+		mux.HandleFunc("GET /dashboard", obs.dashboard)
+	}
 	mux.HandleFunc("POST /classify", h.classify)
 	mux.HandleFunc("POST /feedback", h.feedback)
 	mux.HandleFunc("GET /healthz", h.healthz)

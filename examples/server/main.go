@@ -40,6 +40,17 @@
 //	POST /canary/promote  deploys the canary;  POST /canary/abort drops it
 //	POST /shadow          {"version": "..."} starts a shadow model
 //	POST /shadow/stop     stops it
+//	GET  /metrics         Prometheus metrics: serving (requests, latency, LLM calls,
+//	                      feedback, reloads, query-log drops, canary and shadow arms)
+//	                      and retraining (runs, last run and deploy, scores, samples)
+//	GET  /dashboard       the report page: charts of every run, the data, the live
+//	                      fallback rate, per-intent F1, calibration, versions, canary
+//
+// /metrics and /dashboard are read-only and unauthenticated, like /status:
+// bind the server to a private address or put it behind your proxy's auth.
+// Both are cheap on big roots: the parsed history is cached until a new run
+// is recorded and only what the query log gained is read per request (the
+// first read of a large log happens in the background at start).
 //
 // Shadow disagreements are appended to ROOT/data/logs/shadow_disagreements.jsonl.
 // The watchdog (on by default) rolls a bad deploy back and logs a
@@ -185,12 +196,12 @@ func serveRoot(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 	shadowPath := filepath.Join(root, "data", "logs", "shadow_disagreements.jsonl")
-	return serveWith(ctx, cfg, log, models, qlog, shadowPath)
+	return serveWith(ctx, cfg, log, models, qlog, shadowPath, rootObserveSource(root, models, data, qlog))
 }
 
 // serveWith serves HTTP with the model source and query log until ctx is
 // done, then shuts down in order: HTTP, serving loop, shadow log.
-func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.Source, qlog serve.QueryLogger, shadowPath string) error {
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.Source, qlog serve.QueryLogger, shadowPath string, obsSrc observeSource) error {
 	shadowLog, err := jsonl.OpenAppender(shadowPath, nil)
 	if err != nil {
 		return err
@@ -244,12 +255,19 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.S
 		log.Warn("no model deployed yet; /classify answers 503 until one is")
 	}
 
+	obs, err := newObserver(obsSrc, srv, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+	obs.warm(ctx)
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           newHandler(srv, cfg.maxBody),
+		Handler:           newHandler(srv, cfg.maxBody, obs),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

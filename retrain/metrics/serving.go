@@ -22,9 +22,9 @@ type ServingSource struct {
 type ServingCollector struct {
 	src ServingSource
 
-	requests, duration, llm, feedback, info, reloads, dropped *prometheus.Desc
-	canaryReq, canaryFb, canaryFrac                           *prometheus.Desc
-	shadowQ, shadowDis, shadowCmp, shadowAgree                *prometheus.Desc
+	requests, duration, llm, feedback, info, threshold, reloads, dropped *prometheus.Desc
+	canaryReq, canaryFb, canaryFrac                                      *prometheus.Desc
+	shadowQ, shadowDis, shadowCmp, shadowAgree                           *prometheus.Desc
 }
 
 // NewServingCollector returns the collector of the serving metrics:
@@ -34,6 +34,7 @@ type ServingCollector struct {
 //	moodfood_llm_calls_total{outcome}                LLM fallback calls: answered, error, timeout
 //	moodfood_feedback_total{positive}                user feedback received
 //	moodfood_model_info{version}                     1 for the version serving
+//	moodfood_routing_threshold{version}              the confidence below which it asks the LLM (serve.Stats.Threshold)
 //	moodfood_model_reloads_total{result}             model swaps (ok) and refused versions (refused)
 //	moodfood_query_log_dropped_total{reason}         queries not logged: refused (queue full, too large) or write_failed
 //	moodfood_canary_requests_total{arm,version,route}  queries per canary arm (canary, control)
@@ -56,6 +57,7 @@ func NewServingCollector(src ServingSource) *ServingCollector {
 		llm:         d("moodfood_llm_calls_total", "LLM fallback calls by outcome.", "outcome"),
 		feedback:    d("moodfood_feedback_total", "User feedback received.", "positive"),
 		info:        d("moodfood_model_info", "The model version serving (value 1).", "version"),
+		threshold:   d("moodfood_routing_threshold", "Confidence below which the serving version asks the LLM.", "version"),
 		reloads:     d("moodfood_model_reloads_total", "Model swaps (ok) and versions refused (refused).", "result"),
 		dropped:     d("moodfood_query_log_dropped_total", "Queries that did not reach the query log.", "reason"),
 		canaryReq:   d("moodfood_canary_requests_total", "Queries answered per canary arm.", "arm", "version", "route"),
@@ -75,7 +77,7 @@ func RegisterServing(reg prometheus.Registerer, src ServingSource) error {
 
 // Describe sends the descriptors of every metric.
 func (c *ServingCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.duration, c.llm, c.feedback, c.info, c.reloads, c.dropped,
+	for _, d := range []*prometheus.Desc{c.requests, c.duration, c.llm, c.feedback, c.info, c.threshold, c.reloads, c.dropped,
 		c.canaryReq, c.canaryFb, c.canaryFrac, c.shadowQ, c.shadowDis, c.shadowCmp, c.shadowAgree} {
 		ch <- d
 	}
@@ -131,6 +133,7 @@ func (c *ServingCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.feedback, all.Negative, "false")
 	if st.Deployed != "" {
 		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, string(st.Deployed))
+		ch <- prometheus.MustNewConstMetric(c.threshold, prometheus.GaugeValue, st.Threshold, string(st.Deployed))
 	}
 	counter(c.reloads, st.Reloads, "ok")
 	counter(c.reloads, st.Refused, "refused")

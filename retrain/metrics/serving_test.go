@@ -186,6 +186,7 @@ func TestServingCollector(t *testing.T) {
 		{"moodfood_feedback_total", []string{"positive=true"}, 1},
 		{"moodfood_feedback_total", []string{"positive=false"}, 0},
 		{"moodfood_model_info", []string{"version=" + string(v1)}, 1},
+		{"moodfood_routing_threshold", []string{"version=" + string(v1)}, serve.DefaultThreshold},
 		{"moodfood_model_reloads_total", []string{"result=ok"}, 0},
 		{"moodfood_query_log_dropped_total", []string{"reason=refused"}, 1},
 	} {

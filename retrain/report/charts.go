@@ -243,6 +243,9 @@ func liveChart(d *Data) Chart {
 	c.Series = []Series{fb, prec, agree}
 	if queries == 0 {
 		c.Empty = "No query has been served in the period shown."
+		if d.Days == nil {
+			c.Empty = "This store keeps no per-day query counts."
+		}
 		c.Desc = c.Empty
 		return c
 	}

@@ -31,7 +31,8 @@ type Data struct {
 	Backups  []backup.Manifest
 	// Pending is the number of new samples waiting (-1 when unknown).
 	Pending int
-	// Days are the query log's per-day counts, oldest first.
+	// Days are the query log's per-day counts, oldest first; nil when the
+	// Loader has no LoaderConfig.Days.
 	Days []dataset.DayStats
 	// Serving is the serving process's stats (nil outside one).
 	Serving *serve.Stats
@@ -167,7 +168,7 @@ func (l *Loader) Load(ctx context.Context) (*Data, error) {
 		if err != nil {
 			problem("query log", err)
 		}
-		d.Days = days
+		d.Days = append([]dataset.DayStats{}, days...) // non-nil: the store has counts
 	}
 	if l.cfg.Serving != nil {
 		st := l.cfg.Serving()

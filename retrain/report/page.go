@@ -149,7 +149,7 @@ func facts(d *Data) [][2]string {
 		add("deployed", desc)
 		var scores []string
 		for _, k := range slices.Sorted(maps.Keys(m.Metrics)) {
-			if k == "accuracy" || k == "macro_f1" || k == "ece" || strings.Contains(k, "threshold") {
+			if k == "accuracy" || k == "macro_f1" || k == "ece" || strings.HasPrefix(k, "routing_") {
 				scores = append(scores, fmt.Sprintf("%s %.4f", k, m.Metrics[k]))
 			}
 		}
@@ -188,6 +188,9 @@ func facts(d *Data) [][2]string {
 	}
 	if d.Serving != nil {
 		add("serving", fmt.Sprintf("%s, %d queries since start, %d reloads, %d refused versions", cmpOr(string(d.Serving.Deployed), "no model"), d.Serving.Queries, d.Serving.Reloads, d.Serving.Refused))
+		if d.Serving.Deployed != "" {
+			add("routing threshold in use", fmt.Sprintf("%.4f (queries below it go to the LLM)", d.Serving.Threshold))
+		}
 	}
 	if d.HistoryDamaged > 0 {
 		add("damaged history lines", fmt.Sprint(d.HistoryDamaged))

@@ -53,6 +53,10 @@ type Stats struct {
 	// DeployedSince when it started serving here.
 	Deployed      backup.Version `json:"deployed"`
 	DeployedSince time.Time      `json:"deployed_since,omitzero"`
+	// Threshold is the routing threshold the deployed version answers
+	// with (Options.Threshold, else the one its manifest carries, else
+	// DefaultThreshold); 0 before the first load.
+	Threshold float64 `json:"threshold,omitempty"`
 	// Degraded is set when the version serving is not the store's deployed
 	// one, because that one could not be loaded at Open (see Open); it says
 	// why. It clears when a deployed version loads.
@@ -101,6 +105,7 @@ func (s *Server) Stats() Stats {
 	}
 	if cur := s.cur.Load(); cur != nil {
 		st.Deployed, st.DeployedSince = cur.version, cur.since
+		st.Threshold = s.threshold(cur)
 	}
 	if c := s.canary.Load(); c != nil {
 		cs := c.snapshot()

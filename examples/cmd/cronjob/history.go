@@ -14,6 +14,7 @@ import (
 	"moodfood/dataset"
 	"moodfood/internal/atomicfile"
 	"moodfood/retrain"
+	"moodfood/retrain/metrics"
 	"moodfood/retrain/report"
 	"moodfood/trigger"
 )
@@ -191,4 +192,20 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d runs, %d model versions)\n", *out, len(d.Runs), len(d.Backups))
 	return exitOK
+}
+
+// writeMetrics replaces path with rt's retraining metrics in the
+// Prometheus text format (atomically, fsynced). The file is 0644: node_exporter
+// usually runs as another user.
+func writeMetrics(ctx context.Context, rt *retrain.Retrainer, path string) error {
+	l, err := report.NewLoader(report.LoaderConfig{History: rt.History(), Models: rt.Models(), Pending: rt.Data().Pending})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	reg := metrics.NewRegistry()
+	if err := metrics.RegisterRetrain(reg, l.Load); err != nil {
+		return err
+	}
+	return metrics.WriteTextfile(path, 0o644, reg)
 }

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	cronjob run [--force] [--dry-run] [--root DIR] [--init DIR] [--timeout 2h]
+//	cronjob run [--force] [--dry-run] [--root DIR] [--init DIR] [--timeout 2h] [--metrics-file F.prom]
 //	cronjob status [--json]
 //	cronjob setup [--day 1 --hour 3 --minute 0 | --schedule "0 2 * * 0"] [--allow-short-months] [--binary PATH] [--print]
 //	cronjob remove

@@ -43,7 +43,7 @@ func exitCode(res retrain.Result, err error) (int, string) {
 // cmdRun implements "cronjob run".
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("run", stderr,
-		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--timeout 2h] [--webhook-url-file F] [--webhook-secret-file F]",
+		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--timeout 2h] [--metrics-file F.prom] [--webhook-url-file F] [--webhook-secret-file F]",
 		"Runs one retraining pass and exits 0 (deployed or nothing to do), 3 (candidate\n"+
 			"rejected), 4 (another run holds the lock) or 1 (failed).")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
@@ -52,6 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	force := fl.Bool("force", false, "retrain whatever the trigger says")
 	dry := fl.Bool("dry-run", false, "go as far as the gate's verdict and write nothing (no heartbeat either)")
 	timeout := fl.Duration("timeout", defaultTimeout, "give up after this long (the run is recorded as failed)")
+	metricsFile := fl.String("metrics-file", "", "after the run, replace `file` (*.prom) with the retraining metrics for node_exporter's textfile collector")
 	var wh webhookFlags
 	wh.register(fl)
 	if code, ok := parseFlags(fl, args); !ok {
@@ -74,7 +75,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "initialized %s from %s\n", redactURL(u), *initF)
 			}
 		}
-		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry}
+		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile}
 		return r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
 	}
 	var root string
@@ -93,7 +94,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cronjob run:", err)
 		return exitFailed
 	}
-	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry,
+	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile,
 		hb: newHeartbeat(root, time.Now(), *timeout, *force, *dry)}
 	code := r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
 	return code
@@ -105,6 +106,7 @@ type runner struct {
 	dbURL          string // the stores are in this database (no root, no heartbeat)
 	stdout, stderr io.Writer
 	dry            bool
+	metricsFile    string
 	hb             *heartbeat
 
 	startOnce sync.Once
@@ -179,6 +181,11 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 	}
 	res, runErr := rt.Run(ctx, opts)
 	prog.finish()
+	if r.metricsFile != "" && !opts.DryRun {
+		if err := writeMetrics(context.WithoutCancel(ctx), rt, r.metricsFile); err != nil {
+			fmt.Fprintln(r.stderr, "cronjob run: warning: metrics file:", err)
+		}
+	}
 	if err := rt.Close(); err != nil && runErr == nil {
 		fmt.Fprintln(r.stderr, "cronjob run: warning: close:", err)
 	}
