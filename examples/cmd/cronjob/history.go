@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -67,10 +66,11 @@ func parseOutcomes(s string) ([]trigger.Outcome, error) {
 
 // cmdHistory implements "cronjob history [--json] [--since D] [--outcome O] [--limit N]".
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("history", stderr, "history [--root DIR] [--json] [--since 7d|DATE] [--outcome deployed,rejected] [--limit N]",
+	fl := newFlagSet("history", stderr, "history [--root DIR | --database-url URL] [--json] [--since 7d|DATE] [--outcome deployed,rejected] [--limit N]",
 		"Lists past runs, newest first: date, outcome, samples, accuracy, macro-F1, the accuracy\n"+
 			"change the gate saw, training seconds, version and reason. --json prints the full records.")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	asJSON := fl.Bool("json", false, "print the records as a JSON array")
 	sinceF := fl.String("since", "", "only runs since this `time`: a duration back from now (72h, 7d) or a date")
 	outcomeF := fl.String("outcome", "", "only runs with these `outcomes` (comma-separated)")
@@ -90,13 +90,13 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "cronjob history:", err)
 		return exitUsage
 	}
-	root, err := existingRoot(*rootF)
+	rt, _, err := openRetrainer(ctx, *rootF, *dbF)
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob history:", err)
 		return exitFailed
 	}
-	h := retrain.NewFileHistory(historyPath(root))
-	p, err := h.List(ctx, retrain.HistoryFilter{Outcomes: outs, Since: since, Limit: *limit})
+	defer rt.Close()
+	p, err := rt.History().List(ctx, retrain.HistoryFilter{Outcomes: outs, Since: since, Limit: *limit})
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob history:", err)
 		return exitFailed
@@ -131,17 +131,29 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// historyPath is the run history of root (DESIGN.md §2).
-func historyPath(root string) string {
-	return filepath.Join(root, "data", "logs", historyName)
+// openRetrainer opens the Retrainer of the root, or of the database when a
+// URL is given (flag or environment), for the read-only commands; label
+// names it for output (the URL without its password).
+func openRetrainer(ctx context.Context, rootFlag, dbFlag string) (rt *retrain.Retrainer, label string, err error) {
+	if u := databaseURL(dbFlag); u != "" {
+		rt, _, err = openDatabaseRetrainer(ctx, u, nil)
+		return rt, redactURL(u), err
+	}
+	root, err := existingRoot(rootFlag)
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err = retrain.Open(root, nil)
+	return rt, root, err
 }
 
 // cmdReport implements "cronjob report --html FILE".
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("report", stderr, "report [--root DIR] --html FILE",
+	fl := newFlagSet("report", stderr, "report [--root DIR | --database-url URL] --html FILE [--days 30]",
 		"Writes the dashboard (the server's GET /dashboard page, without its live serving\n"+
 			"counters) as one self-contained HTML file that works offline.")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	out := fl.String("html", "", "write the page to this `file` (replaced atomically)")
 	days := fl.Int("days", 30, "days of the query log to chart")
 	if code, ok := parseFlags(fl, args); !ok {
@@ -152,19 +164,14 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fl.Usage()
 		return exitUsage
 	}
-	root, err := existingRoot(*rootF)
-	if err != nil {
-		fmt.Fprintln(stderr, "cronjob report:", err)
-		return exitFailed
-	}
-	rt, err := retrain.Open(root, nil)
+	rt, label, err := openRetrainer(ctx, *rootF, *dbF)
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob report:", err)
 		return exitFailed
 	}
 	defer rt.Close()
 	cfg := report.LoaderConfig{History: rt.History(), Models: rt.Models(), Pending: rt.Data().Pending,
-		DaysShown: *days, Title: "moodfood " + root}
+		DaysShown: *days, Title: "moodfood " + label}
 	if fs, ok := rt.Data().(*dataset.FileStore); ok {
 		ls := fs.LogStats(nil)
 		cfg.Days = func(ctx context.Context, since time.Time) ([]dataset.DayStats, error) {
