@@ -20,26 +20,39 @@ import (
 	"moodfood/trigger"
 )
 
-// demoRoot is a fresh root with the shipped demo's base dataset.
-func demoRoot(t *testing.T) string {
+// demoLines are the shipped demo's base samples, one JSON line each.
+func demoLines(t *testing.T) []string {
 	t.Helper()
-	root := t.TempDir()
 	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "demo", "data", "intent_dataset.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// demoRoot is a fresh root whose base dataset is the first n demo samples
+// (few, to keep training short).
+func demoRoot(t *testing.T, n int) string {
+	t.Helper()
+	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "data"), 0o700)
-	if err := os.WriteFile(filepath.Join(root, "data", "intent_dataset.jsonl"), b, 0o600); err != nil {
+	writeBase(t, root, demoLines(t)[:n])
+	return root
+}
+
+func writeBase(t *testing.T, root string, lines []string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(root, "data", "intent_dataset.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return root
 }
 
 // TestRetrainCollector: the retraining metrics of a real root after a
 // deploy, a second deploy, a skipped run and a manual rollback.
 func TestRetrainCollector(t *testing.T) {
 	ctx := context.Background()
-	rt, err := retrain.Open(demoRoot(t), &retrain.Options{Trigger: trigger.TriggerFunc(
+	root := demoRoot(t, 120)
+	rt, err := retrain.Open(root, &retrain.Options{Trigger: trigger.TriggerFunc(
 		func(ctx context.Context, s trigger.State) (trigger.Decision, error) {
 			return trigger.Decision{Retrain: s.Force}, nil
 		})})
@@ -97,6 +110,7 @@ func TestRetrainCollector(t *testing.T) {
 		t.Error("no training stage duration")
 	}
 
+	writeBase(t, root, demoLines(t)[:160]) // new data: a different candidate
 	second, err := rt.Run(ctx, retrain.RunOptions{Force: true})
 	if err != nil || !second.Deployed {
 		t.Fatalf("second run: %+v, %v", second, err)

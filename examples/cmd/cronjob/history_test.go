@@ -28,14 +28,20 @@ func TestHistoryReportMetrics(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil || len(recs) != 2 {
 		t.Fatalf("history --json: %d records, %v\n%s", len(recs), err, r.stdout)
 	}
-	if !recs[0].Timestamp.After(recs[1].Timestamp) || recs[0].Status != "deployed" {
+	// The second forced run trains the same data again: its candidate is
+	// byte-identical to the deployed model, so it is recorded as skipped.
+	if !recs[0].Timestamp.After(recs[1].Timestamp) || recs[1].Status != "deployed" {
 		t.Errorf("history --json not newest first: %s %s, %s %s", recs[0].RetrainID, recs[0].Timestamp, recs[1].RetrainID, recs[1].Timestamp)
 	}
 	r = cronjob(t, nil, "history", "--root", root)
 	r.want(t, exitOK, "history")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "date (UTC)") || !strings.Contains(lines[1], string(recs[0].NewVersion)) {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "date (UTC)") || !strings.Contains(lines[2], string(recs[1].NewVersion)) || !strings.Contains(lines[1], string(recs[0].Status)) {
 		t.Errorf("history table:\n%s", r.stdout)
+	}
+	r = cronjob(t, nil, "history", "--root", root, "--outcome", "deployed", "--json")
+	if json.Unmarshal([]byte(r.stdout), &recs) != nil || len(recs) != 1 || recs[0].Status != "deployed" {
+		t.Errorf("history --outcome deployed: %s", r.stdout)
 	}
 	r = cronjob(t, nil, "history", "--root", root, "--outcome", "rejected,failed")
 	r.want(t, exitOK, "history --outcome")
@@ -53,7 +59,7 @@ func TestHistoryReportMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`moodfood_retrain_runs_total{outcome="deployed"} 2`, "moodfood_retrain_last_run_timestamp_seconds ",
+	for _, want := range []string{`moodfood_retrain_runs_total{outcome="deployed"} 1`, `moodfood_retrain_runs_total{outcome="skipped"} 1`, "moodfood_retrain_last_run_timestamp_seconds ",
 		`moodfood_deployed_model_score{metric="accuracy"}`, `moodfood_retrain_duration_seconds{stage="train"}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics file lacks %q:\n%s", want, b)
