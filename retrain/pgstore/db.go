@@ -106,6 +106,12 @@ func connect(ctx context.Context, url string, opts *Options) (*DB, error) {
 		secret = pcfg.ConnConfig.Password
 	}
 	pcfg.MaxConns = o.MaxConns
+	// A pooled connection idle for 100ms is pinged before use, so that the
+	// first query after a database restart does not fail on a dead one.
+	pcfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
+		return p.IdleDuration >= 100*time.Millisecond
+	}
+	pcfg.PingTimeout = 2 * time.Second
 	pcfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "moodfood"
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
