@@ -386,6 +386,31 @@ func olderThan(ms []backup.Manifest, cur backup.Version) []backup.Version {
 	return out
 }
 
+// RollbackTarget returns the version Restore("") would deploy: the newest
+// version older than the deployed one that passes Verify. It returns
+// backup.ErrNoCurrent when nothing is deployed and backup.ErrNoPrevious when
+// no older version passes.
+func (s *ModelStore) RollbackTarget(ctx context.Context) (backup.Version, error) {
+	cur, err := s.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	ms, err := s.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range olderThan(ms, cur) {
+		err := s.Verify(ctx, c)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, backup.ErrCorrupt) {
+			return "", err
+		}
+	}
+	return "", backup.ErrNoPrevious
+}
+
 // Prune deletes the versions backup.SelectPinned drops under p and returns
 // them. It holds the deployed pointer's row lock, so no Deploy interleaves,
 // and pins the deployed version and the rollback target: the newest version

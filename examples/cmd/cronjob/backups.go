@@ -39,15 +39,29 @@ const runLockRel = "data/logs/retrain.lock"
 // withStore parses the common flags of the store commands, resolves the
 // root and opens the store. With exclusive set it first takes the root's run
 // lock and exits 4 when a run holds it.
+// modelStore is what the store commands use of backup.FileStore and
+// pgstore.ModelStore.
+type modelStore interface {
+	List(ctx context.Context) ([]backup.Manifest, error)
+	Current(ctx context.Context) (backup.Version, error)
+	Verify(ctx context.Context, v backup.Version) error
+	Prune(ctx context.Context, p backup.Policy) ([]backup.Version, error)
+	RollbackTarget(ctx context.Context) (backup.Version, error)
+}
+
 func withStore(ctx context.Context, name string, exclusive bool, args []string, stderr io.Writer, synopsis, desc string,
-	extra func(fl *flag.FlagSet), body func(ctx context.Context, root string, s *backup.FileStore) int) int {
+	extra func(fl *flag.FlagSet), body func(ctx context.Context, s modelStore) int) int {
 	fl := newFlagSet(name, stderr, synopsis, desc)
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	if extra != nil {
 		extra(fl)
 	}
 	if code, ok := parseFlags(fl, args); !ok {
 		return code
+	}
+	if u := databaseURL(*dbF); u != "" {
+		return withDatabaseStore(ctx, name, exclusive, u, stderr, body)
 	}
 	root, err := existingRoot(*rootF)
 	if err != nil {
@@ -76,14 +90,14 @@ func withStore(ctx context.Context, name string, exclusive bool, args []string, 
 		return exitFailed
 	}
 	defer s.Close()
-	return body(ctx, root, s)
+	return body(ctx, s)
 }
 
 // cmdBackups implements "cronjob backups": the stored versions, newest first.
 func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return withStore(ctx, "backups", false, args, stderr, "backups [--root DIR]",
+	return withStore(ctx, "backups", false, args, stderr, "backups [--root DIR | --database-url URL]",
 		"Lists the stored model versions, newest first; * marks the deployed one.", nil,
-		func(ctx context.Context, root string, s *backup.FileStore) int {
+		func(ctx context.Context, s modelStore) int {
 			list, err := s.List(ctx)
 			if err != nil {
 				fmt.Fprintln(stderr, "cronjob backups:", err)
@@ -121,13 +135,14 @@ func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // the model.rolled_back webhook like a run. Exit codes: 0 deployed (or NAME
 // already deployed), 4 a run holds the lock, 1 failed or refused, 2 usage.
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("rollback", stderr, "rollback [--root DIR] [--to NAME] [--webhook-url-file F] [--webhook-secret-file F]",
+	fl := newFlagSet("rollback", stderr, "rollback [--root DIR | --database-url URL] [--to NAME] [--webhook-url-file F] [--webhook-secret-file F]",
 		"Deploys the previous good model version (the newest one older than the deployed one\n"+
 			"that passes a full verification; corrupt ones are skipped), or the version NAME after\n"+
 			"verifying it. The deployed model keeps serving if the target is corrupt. The rollback\n"+
 			"is recorded in the run history and notified like a run; the data watermark does not\n"+
 			"move. Exits 4 while a retraining run holds the root's lock, 1 when refused.")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
+	dbF := registerDatabaseURL(fl)
 	to := fl.String("to", "", "version `NAME` to deploy (default: the previous one)")
 	var wh webhookFlags
 	wh.register(fl)
@@ -141,17 +156,19 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return exitUsage
 		}
 	}
-	root, err := existingRoot(*rootF)
-	if err != nil {
-		fmt.Fprintln(stderr, "cronjob rollback:", err)
-		return exitFailed
-	}
 	notifier, err := wh.notifier(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob rollback:", err)
 		return exitFailed
 	}
-	rt, err := retrain.Open(root, &retrain.Options{Notifier: notifier})
+	var root string
+	var rt *retrain.Retrainer
+	if u := databaseURL(*dbF); u != "" {
+		root = "the database"
+		rt, _, err = openDatabaseRetrainer(ctx, u, &retrain.Options{Notifier: notifier})
+	} else if root, err = existingRoot(*rootF); err == nil {
+		rt, err = retrain.Open(root, &retrain.Options{Notifier: notifier})
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob rollback:", err)
 		return exitFailed
@@ -179,10 +196,10 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // cmdVerify implements "cronjob verify": every version's checksums and a
 // real load; exit 1 when any is corrupt or the deployed one is missing.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return withStore(ctx, "verify", false, args, stderr, "verify [--root DIR]",
+	return withStore(ctx, "verify", false, args, stderr, "verify [--root DIR | --database-url URL]",
 		"Checks every stored version: its manifest, the size and SHA-256 of its files, and a\n"+
 			"real load of the model. Exits 1 when any version is corrupt.", nil,
-		func(ctx context.Context, root string, s *backup.FileStore) int {
+		func(ctx context.Context, s modelStore) int {
 			list, err := s.List(ctx)
 			if err != nil {
 				fmt.Fprintln(stderr, "cronjob verify:", err)
@@ -220,7 +237,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var keepLast *int
 	var keepWithin, maxBytes *string
 	var dry *bool
-	return withStore(ctx, "prune", true, args, stderr, "prune [--root DIR] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
+	return withStore(ctx, "prune", true, args, stderr, "prune [--root DIR | --database-url URL] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
 		"Deletes old model versions. A version is kept when any rule keeps it; --max-bytes\n"+
 			"overrides the others. The deployed version and the rollback target are always kept.\n"+
 			"Exits 4 while a retraining run holds the root's lock.",
@@ -230,7 +247,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			maxBytes = fl.String("max-bytes", "", "cap the kept versions' total size at `N` bytes (suffixes K, M, G)")
 			dry = fl.Bool("dry-run", false, "show what would be deleted")
 		},
-		func(ctx context.Context, root string, s *backup.FileStore) int {
+		func(ctx context.Context, s modelStore) int {
 			var p backup.Policy
 			var err error
 			p.KeepLast = *keepLast

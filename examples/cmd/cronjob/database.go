@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"moodfood/dataset"
 	"moodfood/model"
@@ -159,4 +161,31 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "applied migrations %v\n", applied)
 	}
 	return exitOK
+}
+
+// withDatabaseStore runs a store command's body on the database's model
+// registry; with exclusive set it first takes the run lock (exit 4 while a
+// run holds it).
+func withDatabaseStore(ctx context.Context, name string, exclusive bool, url string, stderr io.Writer, body func(ctx context.Context, s modelStore) int) int {
+	db, err := openDatabase(ctx, url)
+	if err != nil {
+		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+		return exitFailed
+	}
+	defer db.Close()
+	if exclusive {
+		lk := db.Locker()
+		host, _ := os.Hostname()
+		unlock, _, err := lk.Lock(ctx, retrain.Holder{RunID: "cronjob " + name, PID: os.Getpid(), Host: host, Started: time.Now().UTC()})
+		if errors.Is(err, retrain.ErrBusy) {
+			fmt.Fprintf(stderr, "cronjob %s: a retraining run holds the database's lock; try again when it ends\n", name)
+			return exitBusy
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
+			return exitFailed
+		}
+		defer unlock()
+	}
+	return body(ctx, db.Models())
 }

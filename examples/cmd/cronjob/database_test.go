@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"moodfood/backup"
 	"moodfood/internal/pgtest"
 	"moodfood/retrain"
 	"moodfood/retrain/pgstore"
@@ -68,8 +69,65 @@ func TestDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	cronjob(t, env, "run", "--force").want(t, exitBusy, "run while the lock is held")
+	cronjob(t, env, "prune", "--keep-last", "1").want(t, exitBusy, "prune while the lock is held")
 	unlock()
 	cronjob(t, env, "run", "--force").want(t, exitOK, "run after unlock")
+	// Two more versions: copies of the deployed model (a retrain on the
+	// same data is skipped as identical).
+	models := db.Models()
+	cur, err := models.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		m, rc, err := models.Open(ctx, cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := models.Put(ctx, backup.Manifest{Metrics: m.Metrics}, rc); err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+	}
+	list, _ := models.List(ctx)
+	if err := models.Deploy(ctx, list[0].Version); err != nil {
+		t.Fatal(err)
+	}
+
+	// The store commands on the database.
+	r = cronjob(t, env, "backups")
+	r.want(t, exitOK, "backups")
+	if !strings.Contains(r.stdout, "3 version(s)") || !strings.Contains(r.stdout, "*") {
+		t.Errorf("backups:\n%s", r.stdout)
+	}
+	r = cronjob(t, env, "verify")
+	r.want(t, exitOK, "verify")
+	if !strings.Contains(r.stdout, "3 version(s) verified") {
+		t.Errorf("verify:\n%s", r.stdout)
+	}
+	before, _ := models.Current(ctx)
+	r = cronjob(t, env, "rollback")
+	r.want(t, exitOK, "rollback")
+	after, _ := models.Current(ctx)
+	if after == before || !strings.Contains(r.stdout, "deployed "+string(after)) {
+		t.Errorf("rollback: %s -> %s:\n%s", before, after, r.stdout)
+	}
+	// Forward again to the newest, then prune: the deployed version and its
+	// rollback target are kept, the oldest goes.
+	cronjob(t, env, "rollback", "--to", string(before)).want(t, exitOK, "rollback --to")
+	after = before
+	r = cronjob(t, env, "prune", "--keep-last", "1", "--dry-run")
+	r.want(t, exitOK, "prune --dry-run")
+	r = cronjob(t, env, "prune", "--keep-last", "1")
+	r.want(t, exitOK, "prune")
+	list, _ = models.List(ctx)
+	kept := map[string]bool{}
+	for _, m := range list {
+		kept[string(m.Version)] = true
+	}
+	if !kept[string(after)] || len(list) != 2 {
+		t.Errorf("after prune --keep-last 1: %v (deployed %s)", kept, after)
+	}
 }
 
 // TestDatabase_PasswordNeverShown: a database that cannot be reached fails

@@ -27,10 +27,10 @@
 //
 //	go run ./examples/cmd/cronjob run --force --root run/demo --init examples/demo
 //
-// Many replicas: run, status and migrate take --database-url URL (or the
-// environment variable MOODFOOD_DATABASE_URL, better, since a process's
-// arguments are public) and then keep everything in that PostgreSQL
-// database (package retrain/pgstore) instead of under a root, in the schema
+// Many replicas: run, status, history, report, backups, rollback, verify,
+// prune and migrate take --database-url URL (or the environment variable
+// MOODFOOD_DATABASE_URL, better, since a process's arguments are public)
+// and then keep everything in that PostgreSQL database (package retrain/pgstore) instead of under a root, in the schema
 // named by MOODFOOD_DATABASE_SCHEMA ("moodfood" by default). migrate
 // creates or upgrades the schema; run --init DIR also applies it and, when
 // the database holds no samples yet, loads DIR's base set, golden set and
