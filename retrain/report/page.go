@@ -264,6 +264,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>{{.Title}}: the retraining loop</title>
 <style>
 :root{--fg:#1b1b1b;--muted:#555;--bg:#f4f5f7;--card:#fff;--line:#d0d4da}
@@ -274,7 +275,7 @@ h1{font-size:1.35rem;margin:4px 0}
 h2{font-size:1.02rem;margin:0 0 6px}
 p{margin:4px 0}
 .muted{color:var(--muted);font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,540px),1fr));gap:12px;margin:12px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:12px;margin:12px 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px;margin:0;min-width:0}
 svg.chart{width:100%;height:auto;display:block}
 svg.chart text{fill:#333}
@@ -295,6 +296,7 @@ dd{margin:0;overflow-wrap:anywhere}
 details{margin-top:6px}
 summary{cursor:pointer;font-size:13px}
 .problems{color:#a00020}
+@media (max-width:600px){dl.kv{grid-template-columns:minmax(0,1fr)}dd{margin-bottom:6px}header,main{padding:8px}}
 .dep{font-weight:700}
 </style>
 </head>

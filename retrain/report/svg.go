@@ -15,14 +15,14 @@ var Palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#
 
 // Chart geometry, in SVG user units (the SVG scales to its container).
 const (
-	svgW       = 560
-	svgH       = 300
-	marginL    = 56
+	svgW       = 480
+	svgH       = 290
+	marginL    = 62
 	marginR    = 24
 	marginT    = 12
-	marginB    = 52
-	barMarginL = 150
-	fontSize   = 13
+	marginB    = 56
+	barMarginL = 160
+	fontSize   = 15
 )
 
 // RenderSVG draws c as an inline SVG element: role="img" with <title> and
@@ -35,7 +35,7 @@ func RenderSVG(c *Chart) string {
 	id := html.EscapeString(c.ID)
 	h := svgH
 	if c.Kind == "bar" {
-		h = max(svgH, marginT+marginB+len(c.Categories)*max(len(c.Series), 1)*9+len(c.Categories)*6)
+		h = max(svgH, marginT+marginB+len(c.Categories)*max(len(c.Series), 1)*10+len(c.Categories)*8)
 	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" font-size="%d">`,
 		svgW, h, id, id, fontSize)
@@ -123,6 +123,7 @@ func timeTicks(lo, hi float64, n int) ([]float64, []string) {
 	layout := "Jan 2"
 	if span < 2*86400 {
 		layout = "Jan 2 15:04"
+		n = min(n, 3) // longer labels
 	} else if span > 400*86400 {
 		layout = "Jan 2006"
 	}
@@ -183,12 +184,12 @@ func renderLines(b *strings.Builder, c *Chart) {
 			anchor = "end"
 		}
 		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="tick"/>`, x, x, svgH-marginB, svgH-marginB+4)
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, svgH-marginB+18, anchor, html.EscapeString(xl[i]))
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, svgH-marginB+20, anchor, html.EscapeString(xl[i]))
 	}
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="frame"/>`, marginL, svgW-marginR, svgH-marginB, svgH-marginB)
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="frame"/>`, marginL, marginL, marginT, svgH-marginB)
-	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" class="label">%s</text>`, (marginL+svgW-marginR)/2, svgH-8, html.EscapeString(c.X.Label))
-	fmt.Fprintf(b, `<text transform="translate(14 %d) rotate(-90)" text-anchor="middle" class="label">%s</text>`, (marginT+svgH-marginB)/2, html.EscapeString(c.Y.Label))
+	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" class="label">%s</text>`, (marginL+svgW-marginR)/2, svgH-6, html.EscapeString(c.X.Label))
+	fmt.Fprintf(b, `<text transform="translate(16 %d) rotate(-90)" text-anchor="middle" class="label">%s</text>`, (marginT+svgH-marginB)/2, html.EscapeString(c.Y.Label))
 	b.WriteString(`</g>`)
 	if c.Diagonal {
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="diagonal"><title>perfect calibration</title></line>`,
@@ -248,7 +249,7 @@ func renderBars(b *strings.Builder, c *Chart, h int) {
 	for i, cat := range c.Categories {
 		y := float64(marginT) + band*(float64(i)+0.5)
 		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s<title>%s</title></text>`,
-			barMarginL-6, y, html.EscapeString(shorten(cat, 20)), html.EscapeString(cat))
+			barMarginL-6, y, html.EscapeString(shorten(cat, 18)), html.EscapeString(cat))
 	}
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="frame"/>`, barMarginL, barMarginL, marginT, h-marginB)
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" class="label">%s</text>`, (barMarginL+svgW-marginR)/2, h-8, html.EscapeString(c.Y.Label))
