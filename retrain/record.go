@@ -193,6 +193,38 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	}{r.RetrainID, formatTime(r.Timestamp), plain(r)})
 }
 
+// UnmarshalJSON reads a record, with its timestamp in RFC 3339 or in the
+// seed's zoneless form ("2006-01-02T15:04:05.999999", read as UTC), so that
+// a history written by the seed's scripts stays readable.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	type plain Record // without this method
+	aux := struct {
+		Timestamp string `json:"timestamp"`
+		*plain
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	t, err := parseTime(aux.Timestamp)
+	if err != nil {
+		return fmt.Errorf("retrain: record %s: %w", r.RetrainID, err)
+	}
+	r.Timestamp = t
+	return nil
+}
+
+// parseTime reads RFC 3339, or the seed's zoneless layout as UTC; the empty
+// string is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05.999999999", s)
+}
+
 // formatTime is how every timestamp the package writes looks: UTC RFC 3339
 // with microseconds, as in the query log.
 func formatTime(t time.Time) string { return t.UTC().Format(dataset.TimeFormat) }

@@ -1,23 +1,20 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"moodfood/backup"
 	"moodfood/internal/procstat"
 	"moodfood/retrain"
-	"moodfood/trigger"
 )
 
 // Monitoring-plugin exit codes (Nagios, Icinga, Sensu...).
@@ -31,82 +28,17 @@ const (
 // historyName is the run history under ROOT/data/logs (docs/ARCHITECTURE.md §2).
 const historyName = "retrain_history.jsonl"
 
-// historyTailBytes bounds how much of the history monitor reads.
-const historyTailBytes = 256 << 10
-
-// historyLine is what monitor needs of one line of retrain_history.jsonl.
-type historyLine struct {
-	RetrainID string `json:"retrain_id"`
-	Timestamp string `json:"timestamp"`
-	Status    string `json:"status"`
-	Error     string `json:"error,omitempty"`
-	// Manual marks a manual rollback (retrain.Record.Manual): a person's
-	// action, neither a failure nor the end of a run of failures.
-	Manual bool `json:"manual,omitempty"`
-}
-
-// time parses the line's timestamp (RFC 3339, or the seed's zoneless form
-// read as UTC); zero when it cannot.
-func (h historyLine) time() time.Time {
-	if t, err := time.Parse(time.RFC3339Nano, h.Timestamp); err == nil {
-		return t
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999", h.Timestamp); err == nil {
-		return t
-	}
-	return time.Time{}
-}
-
-// record is the part of a retrain.Record that CheckHealth reads.
-func (h historyLine) record() retrain.Record {
-	return retrain.Record{RetrainID: h.RetrainID, Timestamp: h.time(), Status: trigger.Outcome(h.Status),
-		Manual: h.Manual, Error: h.Error}
-}
-
-// readHistoryTail returns up to n of the last well-formed lines of the
-// history, oldest first. Damaged lines are skipped (and counted); a missing
+// monitorHistory returns the last n runs of root's history, oldest first,
+// read through retrain.FileHistory: damaged lines are skipped and counted,
+// a run kept aside because the disk was full is included, and a missing
 // file is an empty history.
-func readHistoryTail(root string, n int) (lines []historyLine, damaged int, err error) {
-	f, err := os.Open(filepath.Join(root, "data", "logs", historyName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, nil
-	}
+func monitorHistory(ctx context.Context, root string, n int) ([]retrain.Record, int, error) {
+	p, err := retrain.NewFileHistory(filepath.Join(root, "data", "logs", historyName)).List(ctx, retrain.HistoryFilter{Limit: n})
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	off := max(st.Size()-historyTailBytes, 0)
-	b, err := io.ReadAll(io.NewSectionReader(f, off, st.Size()-off))
-	if err != nil {
-		return nil, 0, err
-	}
-	if off > 0 { // drop the partial first line
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), historyTailBytes)
-	for sc.Scan() {
-		l := bytes.TrimSpace(sc.Bytes())
-		if len(l) == 0 {
-			continue
-		}
-		var h historyLine
-		if json.Unmarshal(l, &h) != nil || h.Status == "" {
-			damaged++
-			continue
-		}
-		lines = append(lines, h)
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines, damaged, nil
+	slices.Reverse(p.Records)
+	return p.Records, p.Damaged, nil
 }
 
 // monitorInput is what monitor gathers from disk and the crontab; tests
@@ -124,7 +56,7 @@ type monitorInput struct {
 	// CrontabErr is set when the crontab could not be read.
 	Schedule   *schedule
 	CrontabErr error
-	History    []historyLine // oldest first
+	History    []retrain.Record // oldest first
 	// Deployed is the check of the deployed model; nil: not checked.
 	Deployed *retrain.DeployedCheck
 	// Alive reports whether a process of this host is alive; nil: unknown.
@@ -161,9 +93,7 @@ func evaluate(in monitorInput) verdict {
 	if in.Schedule != nil {
 		hin.NextRun = in.Schedule.next
 	}
-	for _, h := range in.History {
-		hin.History = append(hin.History, h.record())
-	}
+	hin.History = in.History
 	h := retrain.CheckHealth(hin)
 	var perf []string
 	if h.HaveAge {
@@ -225,7 +155,7 @@ func cmdMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			in.CrontabErr = err
 		}
 	}
-	in.History, _, err = readHistoryTail(root, 20)
+	in.History, _, err = monitorHistory(ctx, root, 20)
 	if err != nil {
 		fmt.Fprintln(stdout, "RETRAIN CRITICAL - history unreadable: "+err.Error())
 		return monCritical

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"moodfood/retrain"
 )
 
 // TestEvaluate covers healthy, late and failing inputs of evaluate.
@@ -49,13 +51,13 @@ func TestEvaluate(t *testing.T) {
 			return monitorInput{Heartbeat: hb, Schedule: monthly}
 		}(), monCritical, []string{"RETRAIN CRITICAL - last run 5h ago failed: retrain: train: boom"}},
 		{"history failures", monitorInput{Heartbeat: finished(now.Add(-6*time.Hour), exitOK, "skipped"), Schedule: monthly,
-			History: []historyLine{{Status: "deployed"}, {Status: "failed"}, {Status: "failed"}}},
+			History: []retrain.Record{{Status: "deployed"}, {Status: "failed"}, {Status: "failed"}}},
 			monCritical, []string{"RETRAIN CRITICAL - 2 consecutive failed run(s)", "failures=2"}},
 		{"manual rollback is fine", monitorInput{Heartbeat: finished(now.Add(-6*time.Hour), exitOK, "deployed"), Schedule: monthly,
-			History: []historyLine{{Status: "deployed"}, {Status: "rolled_back", Manual: true}}},
+			History: []retrain.Record{{Status: "deployed"}, {Status: "rolled_back", Manual: true}}},
 			monOK, []string{"RETRAIN OK - last run 5h ago deployed", "failures=0"}},
 		{"manual rollback hides no failure", monitorInput{Heartbeat: finished(now.Add(-6*time.Hour), exitOK, "skipped"), Schedule: monthly,
-			History: []historyLine{{Status: "deployed"}, {Status: "failed"}, {Status: "rolled_back", Manual: true}}},
+			History: []retrain.Record{{Status: "deployed"}, {Status: "failed"}, {Status: "rolled_back", Manual: true}}},
 			monCritical, []string{"RETRAIN CRITICAL - 1 consecutive failed run(s)", "failures=1"}},
 		{"corrupt heartbeat", monitorInput{HeartbeatErr: errors.New("bad json"), Schedule: monthly},
 			monCritical, []string{"RETRAIN CRITICAL - heartbeat unreadable: bad json"}},
@@ -92,14 +94,15 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-// TestReadHistoryTail reads the tail past damaged and torn lines.
-func TestReadHistoryTail(t *testing.T) {
+// TestMonitorHistory reads the tail past damaged and torn lines, through
+// the library's History, seed-format timestamps included.
+func TestMonitorHistory(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "data", "logs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if l, d, err := readHistoryTail(root, 5); err != nil || l != nil || d != 0 {
+	if l, d, err := monitorHistory(t.Context(), root, 5); err != nil || l != nil || d != 0 {
 		t.Fatalf("missing history: %v %d %v", l, d, err)
 	}
 	data := `{"retrain_id":"a","timestamp":"2025-08-20T03:00:00","status":"success"}
@@ -111,11 +114,15 @@ not json
 	if err := os.WriteFile(filepath.Join(dir, historyName), []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, d, err := readHistoryTail(root, 2)
-	if err != nil || d != 2 || len(l) != 2 || l[0].RetrainID != "b" || l[1].RetrainID != "c" {
+	l, d, err := monitorHistory(t.Context(), root, 2)
+	if err != nil || d != 1 || len(l) != 2 || l[0].RetrainID != "b" || l[1].RetrainID != "c" {
 		t.Fatalf("got %+v damaged %d err %v", l, d, err)
 	}
-	if l[0].time().IsZero() {
-		t.Errorf("timestamp %q not parsed", l[0].Timestamp)
+	if l[0].Timestamp.IsZero() {
+		t.Errorf("timestamp of %s not parsed", l[0].RetrainID)
+	}
+	l, d, err = monitorHistory(t.Context(), root, 5)
+	if err != nil || d != 2 || len(l) != 3 || !l[0].Timestamp.Equal(time.Date(2025, 8, 20, 3, 0, 0, 0, time.UTC)) {
+		t.Fatalf("whole history: %+v damaged %d err %v; want 3 runs, the seed's zoneless time read as UTC", l, d, err)
 	}
 }
