@@ -21,8 +21,10 @@ import (
 // high while the middle ones are too low (see fitTemperature for how it was
 // chosen). Neither part changes which label ranks first, only how
 // confident the model says it is. A multi-label model
-// reports sigmoid(Scale·z + Bias) for every label: Platt scaling with one
-// pair shared by all labels, so the order of scores is kept too.
+// reports sigmoid(Scale·z + Bias + LabelBias[k]) for label k: Platt
+// scaling with one pair shared by all labels plus a small per-label offset
+// (pulled towards 0 by a prior), which moves each label's decision
+// threshold by what its held-out predictions ask for.
 type Calibration struct {
 	// Method is "temperature" (single-label), "platt" (multi-label) or
 	// "none" (the identity: calibration was off, or too little held-out data
@@ -31,6 +33,10 @@ type Calibration struct {
 	Scale  float64 `json:"scale"`
 	Bias   float64 `json:"bias,omitempty"`
 	Mix    float64 `json:"mix,omitempty"`
+	// LabelBias, for a multi-label model, holds one offset per label (in
+	// label order) added to Bias: label k's probability is
+	// sigmoid(Scale·z + Bias + LabelBias[k]). Empty means none.
+	LabelBias []float64 `json:"label_bias,omitempty"`
 	// N is the number of held-out predictions the calibration was fitted on
 	// (examples for a single-label model, example-label pairs for a
 	// multi-label one); Models the number of models that made them.
@@ -50,7 +56,7 @@ type Calibration struct {
 
 // identity reports whether c leaves the scores unchanged.
 func (c Calibration) identity() bool {
-	return (c.Scale == 0 || c.Scale == 1) && c.Bias == 0 && c.Mix == 0
+	return (c.Scale == 0 || c.Scale == 1) && c.Bias == 0 && c.Mix == 0 && len(c.LabelBias) == 0
 }
 
 // Calibration policy of the Trainer (see TrainerOptions.NoCalibration).
@@ -474,7 +480,8 @@ func softplus(x float64) float64 {
 }
 
 // fitPlatt fits the shared Platt pair by Newton's method with step halving
-// (the objective is convex), starting from the identity.
+// (the objective is convex), starting from the identity, then the per-label
+// offsets.
 func fitPlatt(h *heldOut) Calibration {
 	a, b := 1.0, 0.0
 	nll0, g, H, n := plattNLL(h, a, b)
@@ -506,7 +513,70 @@ func fitPlatt(h *heldOut) Calibration {
 		}
 		_, g, H, _ = plattNLL(h, a, b)
 	}
-	return Calibration{Method: "platt", Scale: a, Bias: b, N: n, Models: h.models, NLLBefore: nll0, NLLAfter: nll}
+	cal := Calibration{Method: "platt", Scale: a, Bias: b, N: n, Models: h.models, NLLBefore: nll0, NLLAfter: nll}
+	cal.LabelBias, cal.NLLAfter = fitLabelBias(h, a, b, labelBiasPrior)
+	return cal
+}
+
+// labelBiasPrior is the strength of the Gaussian prior that pulls each
+// label's bias offset towards 0, in units of the held-out log-likelihood's
+// curvature (about "this many example-label pairs at probability 1/2").
+// On NLU++ hotels (10-run protocol, tuned threshold) the offsets raised the
+// mean micro-F1 from 0.7654 to 0.7725 with 2 and 0.7726 with 10.
+const labelBiasPrior = 2.0
+
+// fitLabelBias fits, after the shared pair (a, b), one bias offset per label
+// by Newton's method on that label's held-out pairs, penalized by
+// prior/2 · offset², and returns the offsets and the mean NLL per pair.
+func fitLabelBias(h *heldOut, a, b, prior float64) ([]float64, float64) {
+	K := h.K
+	d := make([]float64, K)
+	var total float64
+	n := 0
+	for k := range K {
+		var x float64
+		for range 30 {
+			var g, H float64
+			for i, ys := range h.truth {
+				v := h.logit[i*K+k]
+				if math.IsNaN(v) {
+					continue
+				}
+				y := 0.0
+				if slices.Contains(ys, int32(k)) {
+					y = 1
+				}
+				p := sigmoid(a*v + b + x)
+				g += p - y
+				H += max(p*(1-p), 1e-12)
+			}
+			g += prior * x
+			H += prior
+			step := g / H
+			x -= step
+			if math.Abs(step) < 1e-6 {
+				break
+			}
+		}
+		d[k] = x
+		for i, ys := range h.truth {
+			v := h.logit[i*K+k]
+			if math.IsNaN(v) {
+				continue
+			}
+			u := a*v + b + x
+			if slices.Contains(ys, int32(k)) {
+				total += softplus(-u)
+			} else {
+				total += softplus(u)
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		total /= float64(n)
+	}
+	return d, total
 }
 
 // apply maps raw scores in place to calibrated probabilities.
@@ -517,7 +587,11 @@ func (c Calibration) apply(z []float64, multi bool) {
 	}
 	if multi {
 		for k, v := range z {
-			z[k] = sigmoid(s*v + c.Bias)
+			u := s*v + c.Bias
+			if k < len(c.LabelBias) {
+				u += c.LabelBias[k]
+			}
+			z[k] = sigmoid(u)
 		}
 		return
 	}

@@ -118,8 +118,21 @@ func TestTrainer_CalibrationMulti(t *testing.T) {
 	raw := mustTrain(t, &TrainerOptions{TopK: -1, NoCalibration: true, Mode: ModeMulti}, train)
 	cal := mustTrain(t, &TrainerOptions{TopK: -1, Mode: ModeMulti}, train)
 	ci := cal.Info().Calibration
-	if ci.Method != "platt" || ci.N < calMinFit {
+	if ci.Method != "platt" || ci.N < calMinFit || len(ci.LabelBias) != len(cal.Labels()) {
 		t.Fatalf("calibration %+v", ci)
+	}
+	// round trip, and a wrong number of label biases is corrupt
+	file := encoded(t, cal)
+	d, err := Decode(bytes.NewReader(file))
+	if err != nil || fmt.Sprint(d.Info().Calibration) != fmt.Sprint(ci) {
+		t.Fatalf("decode: %v, calibration %+v", err, d.Info().Calibration)
+	}
+	short := rewrite(t, file, func(h map[string]any) {
+		c := h["info"].(map[string]any)["calibration"].(map[string]any)
+		c["label_bias"] = c["label_bias"].([]any)[1:]
+	})
+	if _, err := Decode(bytes.NewReader(short)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("label biases of the wrong length: %v", err)
 	}
 	nRaw, nCal := pairNLL(t, raw, test), pairNLL(t, cal, test)
 	t.Logf("held-out pair NLL %.4f -> %.4f (%+v)", nRaw, nCal, ci)
@@ -166,7 +179,7 @@ func TestEncodeDecode_Calibration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := c.Info().Calibration, d.Info().Calibration; a != b || a.Method != "temperature" {
+	if a, b := c.Info().Calibration, d.Info().Calibration; fmt.Sprint(a) != fmt.Sprint(b) || a.Method != "temperature" {
 		t.Fatalf("calibration %+v after decode, %+v before", b, a)
 	}
 	for _, ex := range noisy(50, 7, false) {
@@ -181,6 +194,9 @@ func TestEncodeDecode_Calibration(t *testing.T) {
 		"no scale": func(h map[string]any) { delete(cal(h), "scale") },
 		"mix":      func(h map[string]any) { cal(h)["mix"] = 1.5 },
 		"bias":     func(h map[string]any) { cal(h)["bias"] = 1e9 },
+		"label biases on a single-label model": func(h map[string]any) {
+			cal(h)["label_bias"] = make([]any, len(c.Labels()))
+		},
 	} {
 		if _, err := Decode(bytes.NewReader(rewrite(t, raw, edit))); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: Decode error %v, want ErrCorrupt", name, err)

@@ -393,6 +393,14 @@ func checkHeader(hd *header, version int) error {
 		if !(cal.Scale > 0 && cal.Scale <= 1e4) || !(cal.Bias >= -1e4 && cal.Bias <= 1e4) || !(cal.Mix >= 0 && cal.Mix < 1) {
 			return bad("calibration parameters")
 		}
+		if n := len(cal.LabelBias); n != 0 && (n != len(in.Labels) || !in.MultiLabel) {
+			return bad("calibration label biases")
+		}
+		for _, x := range cal.LabelBias {
+			if !(x >= -1e4 && x <= 1e4) {
+				return bad("calibration label biases")
+			}
+		}
 	}
 	if hd.Layout != layout {
 		return fmt.Errorf("%w: payload layout %q", ErrFormat, hd.Layout)
