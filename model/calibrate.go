@@ -54,11 +54,6 @@ type Calibration struct {
 	ECEAfter  float64 `json:"ece_after,omitempty"`
 }
 
-// identity reports whether c leaves the scores unchanged.
-func (c Calibration) identity() bool {
-	return (c.Scale == 0 || c.Scale == 1) && c.Bias == 0 && c.Mix == 0 && len(c.LabelBias) == 0
-}
-
 // Calibration policy of the Trainer (see TrainerOptions.NoCalibration).
 const (
 	// calFolds is the number of folds the data is divided into: each

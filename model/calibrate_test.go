@@ -121,6 +121,12 @@ func TestTrainer_CalibrationMulti(t *testing.T) {
 	if ci.Method != "platt" || ci.N < calMinFit || len(ci.LabelBias) != len(cal.Labels()) {
 		t.Fatalf("calibration %+v", ci)
 	}
+	// Info holds copies
+	before := fmt.Sprint(cal.Predict(test[0].Text))
+	cal.Info().Calibration.LabelBias[0] += 5
+	if after := fmt.Sprint(cal.Predict(test[0].Text)); after != before {
+		t.Errorf("changing Info's label biases changed Predict: %s -> %s", before, after)
+	}
 	// round trip, and a wrong number of label biases is corrupt
 	file := encoded(t, cal)
 	d, err := Decode(bytes.NewReader(file))

@@ -104,6 +104,7 @@ func (c *Classifier) Info() Info {
 	in.Labels = slices.Clone(c.labels)
 	in.Metrics = maps.Clone(c.info.Metrics)
 	in.Candidates = slices.Clone(c.info.Candidates)
+	in.Calibration.LabelBias = slices.Clone(c.info.Calibration.LabelBias)
 	return in
 }
 
