@@ -258,7 +258,7 @@ func startFolds(ctx context.Context, trainers []*Trainer, folds [][]Example, m i
 						train = append(train, fd...)
 					}
 				}
-				fl := foldLabels(train)
+				fl := distinctLabels(train)
 				if (!multi && len(fl) < 2) || len(fl) == 0 {
 					return // too little data left to train on: no predictions from this fold
 				}
@@ -277,8 +277,8 @@ func startFolds(ctx context.Context, trainers []*Trainer, folds [][]Example, m i
 	}
 }
 
-// foldLabels returns the sorted distinct labels of data.
-func foldLabels(data []Example) []string {
+// distinctLabels returns the sorted distinct labels of data.
+func distinctLabels(data []Example) []string {
 	set := map[string]bool{}
 	for _, ex := range data {
 		for _, l := range ex.Labels {

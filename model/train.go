@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -78,17 +77,7 @@ func (t *Trainer) Train(ctx context.Context, data []Example, progress func(Progr
 	if len(kept) == 0 {
 		return nil, ErrEmpty
 	}
-	labelSet := map[string]bool{}
-	for _, ex := range kept {
-		for _, l := range ex.Labels {
-			labelSet[l] = true
-		}
-	}
-	labels := make([]string, 0, len(labelSet))
-	for l := range labelSet {
-		labels = append(labels, l)
-	}
-	sort.Strings(labels)
+	labels := distinctLabels(kept)
 	if (!multi && len(labels) < 2) || len(labels) == 0 {
 		return nil, fmt.Errorf("%w: found %d", ErrOneLabel, len(labels))
 	}
