@@ -164,6 +164,11 @@ type RunOptions struct {
 	// It reads the data through a read-only snapshot when Data offers one
 	// (see Previewer).
 	DryRun bool
+	// RequireApproval stores a candidate that passes the gate without
+	// deploying it: the run ends "staged" (EventModelStaged) and a person
+	// deploys it with Approve or drops it with Reject. A candidate the gate
+	// rejects is stored too, so that a person can Promote it on purpose.
+	RequireApproval bool
 }
 
 // Progress is one step of a run for a progress bar: stage number Step of

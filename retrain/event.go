@@ -26,6 +26,12 @@ const (
 	// and the previous version is deployed again, or a person rolled back
 	// with Retrainer.Rollback (Record.Manual set).
 	EventModelRolledBack = "model.rolled_back"
+	// EventModelStaged: the candidate passed the gate and waits for a
+	// person's approval (RunOptions.RequireApproval); see Approve.
+	EventModelStaged = "model.staged"
+	// EventCandidateRejected: a person rejected a staged candidate
+	// (Retrainer.Reject).
+	EventCandidateRejected = "candidate.rejected"
 
 	EventStageStarted  = "stage.started"
 	EventStageFinished = "stage.finished"
@@ -60,7 +66,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // notifierEvent reports whether t goes to the Notifier.
 func notifierEvent(t string) bool {
 	switch t {
-	case EventRunStarted, EventRunSkipped, EventRunFailed, EventGateRejected, EventModelDeployed, EventModelRolledBack:
+	case EventRunStarted, EventRunSkipped, EventRunFailed, EventGateRejected, EventModelDeployed, EventModelRolledBack,
+		EventModelStaged, EventCandidateRejected:
 		return true
 	}
 	return false

@@ -35,6 +35,15 @@ type Record struct {
 	Manual bool `json:"manual,omitempty"`
 	// Reason says in one sentence why the run ended as it did.
 	Reason string `json:"reason,omitempty"`
+	// Decides is set on the record of a person's decision about a stored
+	// candidate (Retrainer.Approve, Reject, Promote): the run id of the run
+	// that staged or rejected it. Status is then deployed (approved or
+	// promoted) or rejected, and Reason carries the person's reason.
+	Decides string `json:"decides,omitempty"`
+	// Mark is the data watermark of a run whose candidate was stored without
+	// being deployed (staged, or rejected under RunOptions.RequireApproval):
+	// deploying it later commits this mark.
+	Mark *dataset.Mark `json:"mark,omitempty"`
 	// Stage and Error are set when the run failed.
 	Stage string `json:"stage,omitempty"`
 	Error string `json:"error,omitempty"`

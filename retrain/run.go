@@ -468,6 +468,9 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	run.end(ctx)
 	if len(failed) > 0 {
 		run.plan = append(run.plan, "nothing: the gate rejects the candidate; "+dep.describe()+" stays deployed")
+		if run.opts.RequireApproval && !run.opts.DryRun {
+			run.keepRejected(ctx, cand, finiteMetrics(ev.candMetrics), sp.train, dep, snap.Mark)
+		}
 		return run.finish(ctx, trigger.OutcomeRejected, "gate rejected the candidate: "+strings.Join(failed, "; "), EventGateRejected)
 	}
 	if run.opts.DryRun {
@@ -537,6 +540,11 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	}
 	run.rec.NewVersion = put.Version
 	run.end(ctx)
+	if run.opts.RequireApproval {
+		run.rec.Mark = &snap.Mark
+		return run.finish(ctx, trigger.OutcomeStaged, "gate passed; "+string(put.Version)+" is staged for approval, "+
+			dep.describe()+" stays deployed", EventModelStaged)
+	}
 
 	// Deploy. The last point at which cancellation is honoured.
 	if err := ctx.Err(); err != nil {

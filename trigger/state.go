@@ -12,6 +12,9 @@ const (
 	OutcomeFailed     Outcome = "failed"
 	OutcomeRolledBack Outcome = "rolled_back"
 	OutcomeSkipped    Outcome = "skipped"
+	// OutcomeStaged: the candidate passed the gate and was stored, but
+	// waits for a person's approval before it is deployed.
+	OutcomeStaged Outcome = "staged"
 )
 
 // Attempt is one earlier retraining run as a policy sees it.

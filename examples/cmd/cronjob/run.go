@@ -31,7 +31,7 @@ func exitCode(res retrain.Result, err error) (int, string) {
 		return exitFailed, string(trigger.OutcomeFailed)
 	}
 	switch res.Outcome {
-	case trigger.OutcomeDeployed, trigger.OutcomeSkipped:
+	case trigger.OutcomeDeployed, trigger.OutcomeSkipped, trigger.OutcomeStaged:
 		return exitOK, string(res.Outcome)
 	case trigger.OutcomeRejected, trigger.OutcomeRolledBack:
 		return exitRejected, string(res.Outcome)
@@ -43,8 +43,8 @@ func exitCode(res retrain.Result, err error) (int, string) {
 // cmdRun implements "cronjob run".
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("run", stderr,
-		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--timeout 2h] [--metrics-file F.prom] [--webhook-url-file F] [--webhook-secret-file F]",
-		"Runs one retraining pass and exits 0 (deployed or nothing to do), 3 (candidate\n"+
+		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--require-approval] [--timeout 2h] [--metrics-file F.prom] [--webhook-url-file F] [--webhook-secret-file F]",
+		"Runs one retraining pass and exits 0 (deployed, staged or nothing to do), 3 (candidate\n"+
 			"rejected), 4 (another run holds the lock) or 1 (failed).")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
 	dbF := registerDatabaseURL(fl)
@@ -53,6 +53,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dry := fl.Bool("dry-run", false, "go as far as the gate's verdict and write nothing (no heartbeat either)")
 	timeout := fl.Duration("timeout", defaultTimeout, "give up after this long (the run is recorded as failed)")
 	metricsFile := fl.String("metrics-file", "", "after the run, replace `file` (*.prom) with the retraining metrics for node_exporter's textfile collector")
+	approval := fl.Bool("require-approval", false, "store a candidate that passes the gate without deploying it (staged; see approve, reject, promote)")
 	var wh webhookFlags
 	wh.register(fl)
 	if code, ok := parseFlags(fl, args); !ok {
@@ -76,7 +77,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile}
-		return r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
+		return r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry, RequireApproval: *approval}, wh)
 	}
 	var root string
 	var err error
@@ -96,7 +97,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile,
 		hb: newHeartbeat(root, time.Now(), *timeout, *force, *dry)}
-	code := r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry}, wh)
+	code := r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry, RequireApproval: *approval}, wh)
 	return code
 }
 
