@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -137,4 +138,41 @@ func olderThan(items []Manifest, cur Version) []Version {
 		}
 	}
 	return out
+}
+
+// PrunePlanner is what PlanPrune reads of a store. FileStore has it, and
+// so can any store with a verified rollback target.
+type PrunePlanner interface {
+	List(ctx context.Context) ([]Manifest, error)
+	Current(ctx context.Context) (Version, error)
+	RollbackTarget(ctx context.Context) (Version, error)
+}
+
+// PlanPrune returns the versions a Prune with policy p would delete at now,
+// newest first, deleting nothing: SelectPinned with the deployed version and
+// the store's rollback target (the newest older version that verifies; when
+// none does, the unverified RollbackTarget, as FileStore.Prune pins). It
+// takes no lock and writes nothing, so it works on a read-only store; a
+// concurrent Deploy can make the real Prune choose differently.
+func PlanPrune(ctx context.Context, s PrunePlanner, p Policy, now time.Time) ([]Manifest, error) {
+	ms, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.Current(ctx)
+	if err != nil && !errors.Is(err, ErrNoCurrent) && !errors.Is(err, ErrOutsideStore) {
+		return nil, fmt.Errorf("backup: prune plan: %w", err)
+	}
+	rollback := Version("")
+	if cur != "" {
+		rollback, err = s.RollbackTarget(ctx)
+		if errors.Is(err, ErrNoPrevious) {
+			rollback, err = RollbackTarget(ms, cur), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backup: prune plan: %w", err)
+		}
+	}
+	_, drop := SelectPinned(ms, cur, rollback, now, p)
+	return drop, nil
 }

@@ -265,22 +265,15 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				return exitUsage
 			}
 			if *dry {
-				list, err := s.List(ctx)
+				drop, err := backup.PlanPrune(ctx, s, p, time.Now())
 				if err != nil {
 					fmt.Fprintln(stderr, "cronjob prune:", err)
 					return exitFailed
 				}
-				cur, _ := s.Current(ctx)
-				// Pin what Prune pins: the newest older version that verifies,
-				// else (none verifies) the newest older one, as Select does.
-				_, drop := backup.Select(list, cur, time.Now(), p)
-				if rb, err := s.RollbackTarget(ctx); err == nil {
-					_, drop = backup.SelectPinned(list, cur, rb, time.Now(), p)
-				}
 				for _, m := range drop {
 					fmt.Fprintf(stdout, "would delete %s (%s)\n", m.Version, humanBytes(m.Size()))
 				}
-				fmt.Fprintf(stdout, "%d of %d version(s) would be deleted\n", len(drop), len(list))
+				fmt.Fprintf(stdout, "%d version(s) would be deleted\n", len(drop))
 				return exitOK
 			}
 			removed, err := s.Prune(ctx, p)

@@ -1,0 +1,59 @@
+package backup
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// PlanPrune on a FileStore names exactly what Prune then deletes, pinning the deployed
+// version and the rollback target (skipping a corrupt one), and deletes
+// nothing itself.
+func TestFileStore_PlanPrune(t *testing.T) {
+	s, err := OpenFileStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var vs []Version
+	for i := range 4 {
+		m, err := s.Put(t.Context(), Manifest{}, bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 100)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, m.Version)
+	}
+	if err := s.Deploy(t.Context(), vs[3]); err != nil {
+		t.Fatal(err)
+	}
+	// The newest older version is corrupt: the one before it is pinned.
+	bin := filepath.Join(s.Dir(), backupsDir, string(vs[2]), bodyName)
+	if err := os.WriteFile(bin, bytes.Repeat([]byte{'z'}, 100), 0o600); err != nil { // same size, other bytes
+		t.Fatal(err)
+	}
+	plan, err := PlanPrune(t.Context(), s, Policy{KeepLast: 1}, s.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned []Version
+	for _, m := range plan {
+		planned = append(planned, m.Version)
+	}
+	slices.Sort(planned)
+	if want := []Version{vs[0], vs[2]}; !slices.Equal(planned, want) {
+		t.Fatalf("PlanPrune = %v, want %v", planned, want)
+	}
+	if ms, _ := s.List(t.Context()); len(ms) != 4 {
+		t.Fatalf("PlanPrune deleted something: %d versions listed", len(ms))
+	}
+	removed, err := s.Prune(t.Context(), Policy{KeepLast: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(removed)
+	if !slices.Equal(removed, planned) {
+		t.Fatalf("Prune removed %v, PlanPrune said %v", removed, planned)
+	}
+}
