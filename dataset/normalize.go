@@ -4,20 +4,56 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
-// Normalize returns the dedupe key of a text: Unicode case folding (each
-// rune mapped to a canonical member of its simple case-folding orbit,
-// lower case where possible), every run of white space (including U+2028,
-// U+2029 and control characters) collapsed to one space, and leading and
-// trailing white space, punctuation and symbols trimmed. Interior
-// punctuation is kept ("i'm hungry"). Invalid UTF-8 bytes become U+FFFD.
-// Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
+// Normalize returns the dedupe key of a text: Unicode NFKC normalization
+// with full case folding (NFKC_Casefold: "Café" precomposed and "Cafe" with
+// a combining accent, full-width "ｐｉｚｚａ" and "pizza", "STRASSE" and
+// "straße" get one key), every run of white space (including U+2028, U+2029
+// and control characters) collapsed to one space, and leading and trailing
+// white space, punctuation and symbols trimmed. Interior punctuation is
+// kept ("i'm hungry"). Invalid UTF-8 bytes become U+FFFD. Normalize is
+// idempotent: Normalize(Normalize(s)) == Normalize(s). ASCII text takes a
+// fast path (NFKC changes no ASCII character).
+//
+// The hold-out split does not use this key but SplitKey, which never
+// changes, so that existing data keeps its side of the split.
 func Normalize(text string) string {
 	if k, ok := normalizeASCII(text); ok {
 		return k
 	}
+	return normalizeSlow(foldNFKC(text))
+}
+
+// SplitKey is the key the hold-out split hashes (model.InHoldout): the
+// normalization Normalize used before it applied NFKC and full case
+// folding (simple per-rune case folding, white space collapsed, edge
+// punctuation trimmed). It is frozen: a sample never changes sides of the
+// split when the library is upgraded, so a root's held-out data stays
+// held out. Texts Normalize merges into one sample may have different split
+// keys; only the one sample that survives the dedupe is split.
+func SplitKey(text string) string {
+	if k, ok := normalizeASCII(text); ok {
+		return k
+	}
 	return normalizeSlow(text)
+}
+
+// foldNFKC applies NFKC_Casefold: NFKC, full case folding, NFKC again
+// (folding can undo the normal form).
+func foldNFKC(text string) string {
+	t := text
+	if !norm.NFKC.IsNormalString(t) {
+		t = norm.NFKC.String(t)
+	}
+	t = cases.Fold().String(t) // a Caser is not safe for concurrent use: one per call
+	if !norm.NFKC.IsNormalString(t) {
+		t = norm.NFKC.String(t)
+	}
+	return t
 }
 
 // asciiTrim marks the ASCII bytes Normalize trims at the ends (punctuation

@@ -27,7 +27,7 @@
 //     manifest and (Signaler) live signals; a no is a skipped run.
 //  3. load: DatasetStore.Snapshot (exports new samples first).
 //  4. merge: dataset.Merge of base, old and new samples, golden samples left
-//     out; split by model.InHoldout(dataset.Normalize(text), fraction),
+//     out; split by model.InHoldout(dataset.SplitKey(text), fraction),
 //     default 0.2, a hash that keeps each text on its side as data grows.
 //  5. train: Trainer.Train on the training side, progress forwarded.
 //     When the deployed version was refit on its own hold-out (step 8), its

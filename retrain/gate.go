@@ -55,7 +55,7 @@ func (r *Retrainer) split(snap dataset.Snapshot) splitData {
 			continue
 		}
 		ex := model.Example{Text: s.Text, Labels: s.Labels}
-		if model.InHoldout(key, r.cfg.HoldoutFraction) {
+		if model.InHoldout(dataset.SplitKey(s.Text), r.cfg.HoldoutFraction) {
 			sp.holdout = append(sp.holdout, ex)
 			sp.selfLabelled = append(sp.selfLabelled, s.Source == dataset.SourceFeedback || s.Source == dataset.SourceModel)
 			continue

@@ -4,9 +4,9 @@ import (
 	"moodfood/dataset"
 )
 
-// normalizeKey is the split and dedupe key of a text (dataset.Normalize), so
-// that duplicates up to case, spacing and edge punctuation land on the same
-// side of the split.
+// normalizeKey is the dedupe and golden-exclusion key of a text
+// (dataset.Normalize). The hold-out split hashes dataset.SplitKey, which
+// never changes, so that existing data keeps its side of the split.
 func normalizeKey(text string) string { return dataset.Normalize(text) }
 
 // mergeSamples merges base, old and new samples with dataset.Merge, leaving
