@@ -20,12 +20,12 @@ import (
 // Export runs in one transaction under a transaction advisory lock, so
 // concurrent exporters (several cron jobs, a run and a dry run) export each
 // query exactly once: the first commits, the next finds nothing new. It
-// judges the log rows of finished transactions only (their tx below the
-// oldest transaction still running), with the latest feedback of each query
-// folded in, by dataset.ExportPolicy; a batch that commits late is picked
-// up by the next export, never skipped. A crash mid-export rolls it all
-// back. An idle transaction left open elsewhere in the database holds
-// exports back until it ends.
+// judges the log rows up to a barrier (see export: every query log write
+// takes a shared advisory lock, the export an exclusive one for an
+// instant), so that a batch still being written when the export starts is
+// picked up by the next export, never skipped; the latest feedback of each
+// query is folded in and dataset.ExportPolicy decides. A crash mid-export
+// rolls it all back.
 //
 // It implements retrain.DatasetStore and retrain.Previewer (Preview runs the
 // same export in a transaction it rolls back, so it writes nothing). There
@@ -124,8 +124,21 @@ func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportSta
 		return st, err
 	}
 	var from, to string
-	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT upto::text FROM export_state), '0'),
-		pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&from, &to)
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT upto::text FROM export_state), '0')`).Scan(&from); err != nil {
+		return st, err
+	}
+	// The barrier: every query log write holds the "log" lock shared for its
+	// transaction; once this exclusive session lock is granted, every write
+	// that began is committed or gone, and no write gets a transaction id
+	// until it is released, so the next id to be assigned bounds the rows
+	// that can still appear. Writers wait only for these three statements.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_lock($1)", s.db.key("log")); err != nil {
+		return st, err
+	}
+	err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text").Scan(&to)
+	if _, uerr := tx.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", s.db.key("log")); uerr != nil && err == nil {
+		err = uerr
+	}
 	if err != nil {
 		return st, err
 	}

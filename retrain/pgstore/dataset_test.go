@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"moodfood/dataset"
+	"moodfood/retrain"
 	"moodfood/retrain/pgstore"
+	"moodfood/retrain/retraintest"
 )
 
 // llmQuery is a query the default export policy turns into an "llm" sample.
@@ -259,4 +261,23 @@ func TestDatasetStore_Load(t *testing.T) {
 	if err != nil || len(snap.Base) != 1 || len(snap.Golden) != 1 || len(snap.New) != 1 || snap.New[0].QueryID != "q1" {
 		t.Fatalf("Snapshot after Load = %+v, %v", snap, err)
 	}
+}
+
+func TestDatasetStore_Conformance(t *testing.T) {
+	retraintest.TestDatasetStore(t, func(t *testing.T) retraintest.DatasetHarness {
+		db, ds, url := openDataset(t)
+		return retraintest.DatasetHarness{
+			Store: ds,
+			Log:   func(t *testing.T, qs []dataset.Query) { logAll(t, db, qs) },
+			Open: func(t *testing.T) retrain.DatasetStore {
+				other, err := pgstore.Open(context.Background(), url, &pgstore.Options{Schema: db.Schema()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { other.Close() })
+				ds, _ := other.Dataset(nil)
+				return ds
+			},
+		}
+	})
 }

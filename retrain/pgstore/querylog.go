@@ -285,6 +285,11 @@ func (l *QueryLog) write(batch []logItem, deadline time.Time) bool {
 			ctx, cancel = context.WithDeadline(context.Background(), deadline)
 		}
 		err := pgx.BeginFunc(ctx, l.db.pool, func(tx pgx.Tx) error {
+			// Shared with every other writer; exclusive for an instant when
+			// an export draws its line (see DatasetStore.export).
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1)", l.db.key("log")); err != nil {
+				return err
+			}
 			if len(queries) > 0 {
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"queries"}, []string{"query_id", "ts", "record"}, pgx.CopyFromRows(queries)); err != nil {
 					return err

@@ -1,6 +1,6 @@
--- The query log. tx is the inserting transaction: Export takes the rows of
--- finished transactions only (tx below the oldest running one), so a batch
--- that commits late is never skipped.
+-- The query log. tx is the inserting transaction: Export takes the rows
+-- below a barrier on it (see DatasetStore), so a batch that commits late is
+-- never skipped.
 CREATE TABLE queries (
     id       bigserial PRIMARY KEY,
     tx       xid8 NOT NULL DEFAULT pg_current_xact_id(),
