@@ -341,8 +341,8 @@ func intentChart(d *Data) Chart {
 
 func reliabilityChart(d *Data) Chart {
 	c := Chart{ID: "reliability", Kind: "line", Title: "Reliability diagram of the deployed model's confidence", Diagonal: true,
-		X: Axis{Label: "mean confidence of the top label", Percent: true, Fixed: true, Min: 0, Max: 1},
-		Y: Axis{Label: "share of top labels that were right", Percent: true, Fixed: true, Min: 0, Max: 1}}
+		X: Axis{Label: "confidence of the top label (bin mean)", Percent: true, Fixed: true, Min: 0, Max: 1},
+		Y: Axis{Label: "share right", Percent: true, Fixed: true, Min: 0, Max: 1}}
 	r := deployRecord(d)
 	if r == nil || r.Evaluation == nil || len(r.Evaluation.Reliability) == 0 {
 		c.Empty = "The deployed model's calibration was not recorded (no deployed model, or it was deployed before it was kept)."

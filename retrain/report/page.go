@@ -149,7 +149,7 @@ func facts(d *Data) [][2]string {
 		add("deployed", desc)
 		var scores []string
 		for _, k := range slices.Sorted(maps.Keys(m.Metrics)) {
-			if k == "accuracy" || k == "macro_f1" || k == "ece" || strings.HasPrefix(k, "routing_") {
+			if k == "accuracy" || k == "macro_f1" || k == "micro_f1" || k == "ece" || k == "routing_threshold" || k == "routing_coverage" {
 				scores = append(scores, fmt.Sprintf("%s %.4f", k, m.Metrics[k]))
 			}
 		}
