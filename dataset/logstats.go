@@ -161,6 +161,13 @@ func (l *LogStats) Refresh(ctx context.Context, since time.Time) (LogStatsResult
 	return res, nil
 }
 
+// Days is Refresh without the line counts, in the shape a dashboard's
+// loader takes (report.LoaderConfig.Days).
+func (l *LogStats) Days(ctx context.Context, since time.Time) ([]DayStats, error) {
+	r, err := l.Refresh(ctx, since)
+	return r.Days, err
+}
+
 // readFrom reads path's complete lines from l.off on and moves l.off past
 // them. A file shorter than l.off (replaced) is read from its start.
 func (l *LogStats) readFrom(ctx context.Context, path string) error {

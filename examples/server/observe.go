@@ -46,13 +46,10 @@ type observeSource struct {
 func rootObserveSource(root string, models *backup.FileStore, data *dataset.FileStore, qlog *dataset.Logger) observeSource {
 	ls := data.LogStats(nil)
 	return observeSource{
-		history: retrain.NewFileHistory(filepath.Join(root, "data", "logs", "retrain_history.jsonl")),
-		models:  models,
-		pending: data.Pending,
-		days: func(ctx context.Context, since time.Time) ([]dataset.DayStats, error) {
-			r, err := ls.Refresh(ctx, since)
-			return r.Days, err
-		},
+		history:  retrain.NewFileHistory(filepath.Join(root, "data", "logs", "retrain_history.jsonl")),
+		models:   models,
+		pending:  data.Pending,
+		days:     ls.Days,
 		logStats: qlog.Stats,
 		title:    "moodfood " + root,
 	}

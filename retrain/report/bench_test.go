@@ -80,10 +80,7 @@ func benchRoot(b *testing.B, runs, queries int) (l *report.Loader, logs string, 
 	l, err = report.NewLoader(report.LoaderConfig{
 		History: retrain.NewFileHistory(filepath.Join(logs, "retrain_history.jsonl")),
 		Models:  models, Pending: data.Pending,
-		Days: func(ctx context.Context, since time.Time) ([]dataset.DayStats, error) {
-			r, err := ls.Refresh(ctx, since)
-			return r.Days, err
-		},
+		Days: ls.Days,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -174,10 +174,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		DaysShown: *days, Title: "moodfood " + label}
 	if fs, ok := rt.Data().(*dataset.FileStore); ok {
 		ls := fs.LogStats(nil)
-		cfg.Days = func(ctx context.Context, since time.Time) ([]dataset.DayStats, error) {
-			r, err := ls.Refresh(ctx, since)
-			return r.Days, err
-		}
+		cfg.Days = ls.Days
 	}
 	l, err := report.NewLoader(cfg)
 	if err != nil {

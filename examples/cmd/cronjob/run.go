@@ -289,15 +289,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code, ok := parseFlags(fl, args); !ok {
 		return code
 	}
-	var root string
-	var rt *retrain.Retrainer
-	var err error
-	if u := databaseURL(*dbF); u != "" {
-		root = redactURL(u)
-		rt, _, err = openDatabaseRetrainer(ctx, u, nil)
-	} else if root, err = existingRoot(*rootF); err == nil {
-		rt, err = retrain.Open(root, nil)
-	}
+	rt, root, err := openRetrainer(ctx, *rootF, *dbF)
 	if err != nil {
 		fmt.Fprintln(stderr, "cronjob status:", err)
 		return exitFailed
