@@ -79,12 +79,14 @@ func Charts(d *Data) []Chart {
 	}
 }
 
-// trainedRuns are the runs that trained a candidate (their records carry
-// held-out metrics): rejected, deployed and rolled back by canaries.
+// trainedRuns are the runs that trained a candidate and judged it (their
+// records carry held-out metrics): rejected, deployed and rolled back by
+// canaries. A run skipped after training (its candidate was identical to
+// the deployed model) is left out.
 func trainedRuns(runs []retrain.Record) []retrain.Record {
 	var out []retrain.Record
 	for _, r := range runs {
-		if r.Manual || r.DryRun || len(r.NewMetrics) == 0 {
+		if r.Manual || r.DryRun || len(r.NewMetrics) == 0 || r.Status == trigger.OutcomeSkipped {
 			continue
 		}
 		out = append(out, r)

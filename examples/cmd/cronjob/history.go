@@ -173,8 +173,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cfg := report.LoaderConfig{History: rt.History(), Models: rt.Models(), Pending: rt.Data().Pending,
 		DaysShown: *days, Title: "moodfood " + label}
 	if fs, ok := rt.Data().(*dataset.FileStore); ok {
-		ls := fs.LogStats(nil)
-		cfg.Days = ls.Days
+		cfg.Days = fs.LogStats(nil).Days
 	}
 	l, err := report.NewLoader(cfg)
 	if err != nil {
