@@ -319,11 +319,10 @@ func (r *Record) Summary() string {
 		} else if acc, ok := r.NewMetrics["accuracy"]; ok {
 			fmt.Fprintf(&b, ", accuracy %.4f (%+.4f)", acc, r.DatasetQuality.AccuracyImprovement)
 		}
-		if th, ok := r.NewMetrics[MetricRoutingThreshold]; ok {
-			fmt.Fprintf(&b, ", routing threshold %.3f (coverage %.4f)", th, r.NewMetrics[MetricRoutingCoverage])
-		}
 		if r.Refit != nil && r.Refit.Deployed {
-			b.WriteString(", refit on all samples")
+			fmt.Fprintf(&b, ", refit on all samples, routing threshold %.3f (from the %s)", r.Refit.Threshold, r.Refit.ThresholdFrom)
+		} else if th, ok := r.NewMetrics[MetricRoutingThreshold]; ok {
+			fmt.Fprintf(&b, ", routing threshold %.3f (coverage %.4f)", th, r.NewMetrics[MetricRoutingCoverage])
 		}
 		fmt.Fprintf(&b, ", %d samples (%d new)", r.DatasetQuality.TotalEntries, r.DatasetQuality.NewSamples)
 	default:

@@ -37,7 +37,7 @@ type Refit struct {
 	// Threshold is the routing threshold it carries, derived on samples it
 	// did not train on: its own on the golden set when there is one (which
 	// never trains), else the gated candidate's. ThresholdFrom says which:
-	// "golden" or "candidate".
+	// "golden set" or "candidate".
 	Threshold     float64 `json:"routing_threshold"`
 	ThresholdFrom string  `json:"routing_threshold_from"`
 	// Deployed is false when the refit failed a check (Error says which)
@@ -101,7 +101,7 @@ func (run *run) refit(ctx context.Context, sp splitData, ev *evaluation) (Classi
 			return fail(err)
 		}
 		rt := DeriveRouting(gp, sp.golden, RoutingOptions{TargetPrecision: run.r.cfg.TargetPrecision, Delta: run.r.cfg.RoutingDelta})
-		rec.Threshold, rec.ThresholdFrom = rt.Threshold, "golden"
+		rec.Threshold, rec.ThresholdFrom = rt.Threshold, "golden set"
 		maps.Copy(m, rt.Metrics())
 	}
 	rec.Deployed = true

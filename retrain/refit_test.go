@@ -141,7 +141,7 @@ func TestRun_Refit(t *testing.T) {
 	if rf == nil || !rf.Deployed || rf.Samples != q.TrainSamples+q.HoldoutSamples || rf.Error != "" {
 		t.Fatalf("refit record %+v; want deployed, on %d+%d samples", rf, q.TrainSamples, q.HoldoutSamples)
 	}
-	if rf.Threshold != res.Record.NewMetrics[retrain.MetricRoutingThreshold] {
+	if rf.Threshold != res.Record.NewMetrics[retrain.MetricRoutingThreshold] || rf.ThresholdFrom != "candidate" {
 		t.Errorf("refit threshold %v, candidate's %v", rf.Threshold, res.Record.NewMetrics[retrain.MetricRoutingThreshold])
 	}
 	// Two trainings: the candidate and the refit; the refit saw every
@@ -235,7 +235,7 @@ func TestRun_RefitEarnsItsThresholdOnGolden(t *testing.T) {
 		t.Fatalf("Run = %+v, %v", res, err)
 	}
 	rf := res.Record.Refit
-	if rf == nil || rf.ThresholdFrom != "golden" {
+	if rf == nil || rf.ThresholdFrom != "golden set" {
 		t.Fatalf("refit %+v; want its threshold from the golden set", rf)
 	}
 	m := manifestOf(t, e.models, res.NewVersion)

@@ -8,7 +8,7 @@
 //
 //	server -root DIR | -database-url URL [-cache-dir DIR] [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl]
 //	       [-llm-noise 0] [-llm-seed 1] [-llm-timeout 2s]
-//	       [-threshold 0.3] [-ambiguity 0.1] [-poll 50ms]
+//	       [-threshold T] [-ambiguity 0.1] [-poll 50ms]
 //	       [-watchdog] [-watchdog-min-queries 200] [-watchdog-margin 0.1]
 //
 // Many replicas: with -database-url URL (or MOODFOOD_DATABASE_URL) the
@@ -143,7 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.llmNoise, "llm-noise", 0, "share of fake-LLM answers made wrong on purpose")
 	fs.Uint64Var(&c.llmSeed, "llm-seed", 1, "seed of the fake LLM's noise")
 	fs.DurationVar(&c.llmTimeout, "llm-timeout", serve.DefaultLLMTimeout, "LLM call timeout")
-	fs.Float64Var(&c.threshold, "threshold", serve.DefaultThreshold, "confidence below which the LLM is asked (0: never, above 1: always)")
+	fs.Float64Var(&c.threshold, "threshold", 0, "confidence below which the LLM is asked, for every version (0: never; above 1: always);\nunset, each version routes with the threshold it earned when it was trained")
 	fs.Float64Var(&c.ambiguity, "ambiguity", serve.DefaultAmbiguity, "top-2 margin below which the LLM is asked (0: never)")
 	fs.DurationVar(&c.poll, "poll", serve.DefaultPollInterval, "how often to check for a new deploy")
 	fs.BoolVar(&c.watchdog, "watchdog", true, "roll back a deploy whose fallback or disagreement rate is worse")
@@ -160,7 +160,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, "usage: server -root DIR | -database-url URL [-addr 127.0.0.1:8080] [-llm-labels FILE.jsonl] (see -h)")
 		return c, errors.New("usage")
 	}
-	if c.threshold == 0 { // an explicit 0 means "no threshold", not the default
+	thresholdSet := false
+	fs.Visit(func(f *flag.Flag) { thresholdSet = thresholdSet || f.Name == "threshold" })
+	if thresholdSet && c.threshold == 0 { // an explicit 0 means "no threshold"; unset means each version's own
 		c.threshold = -1
 	}
 	if c.ambiguity == 0 {
