@@ -126,3 +126,31 @@ not json
 		t.Fatalf("whole history: %+v damaged %d err %v; want 3 runs, the seed's zoneless time read as UTC", l, d, err)
 	}
 }
+
+// TestMonitorHistory_Unrecorded: a failed run that could not append its
+// history line (full disk) but was kept in the side record is seen by
+// monitor, which then reports the failure.
+func TestMonitorHistory_Unrecorded(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data", "logs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	hist := `{"retrain_id":"a","timestamp":"2026-11-27T03:00:00Z","status":"deployed"}` + "\n"
+	side := `{"retrain_id":"b","timestamp":"2026-11-28T03:00:00Z","status":"failed","error":"disk full"}` + "\n"
+	side += strings.Repeat(" ", retrain.SideRecordBytes-len(side))
+	if err := os.WriteFile(filepath.Join(dir, historyName), []byte(hist), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, historyName+".unrecorded"), []byte(side), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := monitorHistory(t.Context(), root, 20)
+	if err != nil || len(l) != 2 || l[1].RetrainID != "b" {
+		t.Fatalf("monitorHistory = %+v, %v; want a then the unrecorded b", l, err)
+	}
+	v := evaluate(monitorInput{Now: time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC), History: l})
+	if v.Code != monCritical || !strings.Contains(v.Summary, "failed") {
+		t.Errorf("monitor verdict with an unrecorded failed run = %v, want CRITICAL", v)
+	}
+}
