@@ -2,9 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,19 +9,8 @@ import (
 // A curated line with a misspelled "labels" key is reported by run on
 // stderr with its file and line, and counted in status --json.
 func TestRun_ReportsInvalidCuratedLine(t *testing.T) {
-	root := t.TempDir()
-	var b strings.Builder
-	for i := range 12 {
-		fmt.Fprintf(&b, `{"text":"rainy day number %d","labels":["weather_rainy"]}`+"\n", i)
-		fmt.Fprintf(&b, `{"text":"sunny warm afternoon %d","labels":["weather_sunny"]}`+"\n", i)
-	}
-	b.WriteString(`{"text":"pouring rain","label":["weather_rainy"]}` + "\n") // line 25
-	if err := os.MkdirAll(filepath.Join(root, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, baseDatasetRel), []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	root := tinyRoot(t, 12)
+	addCurated(t, root, `{"text":"pouring rain","label":["weather_rainy"]}`) // line 25
 	env, _ := fakeEnv(t)
 	r := cronjob(t, env, "run", "--force", "--root", root)
 	if !strings.Contains(r.stderr, "warning: 1 invalid sample line(s) skipped at intent_dataset.jsonl:25") {
