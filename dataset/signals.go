@@ -250,3 +250,30 @@ func (a *signalAcc) result() []trigger.Signals {
 	}
 	return a.w
 }
+
+// SignalCounter computes the live signals of Signals over queries read from
+// any store: Add each query, then Result. Other dataset stores (a database)
+// use it so that every store measures alike. It is not safe for concurrent
+// use.
+type SignalCounter struct{ a *signalAcc }
+
+// NewSignalCounter counts over the n windows of length window ending at
+// now, as Signals does; oov may be nil.
+func NewSignalCounter(now time.Time, window time.Duration, n int, oov func(text string) (unknown, total int)) *SignalCounter {
+	return &SignalCounter{newSignalAcc(now.Add(-time.Duration(n)*window), window, n, oov)}
+}
+
+// Add counts q in the window of its Timestamp; a query outside every window
+// is ignored.
+func (c *SignalCounter) Add(q *Query) {
+	a := c.a
+	if q.Timestamp.Before(a.from) {
+		return
+	}
+	if i := int(q.Timestamp.Sub(a.from) / a.window); i < len(a.w) {
+		a.add(i, q)
+	}
+}
+
+// Result returns the windows, oldest first.
+func (c *SignalCounter) Result() []trigger.Signals { return c.a.result() }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"moodfood/dataset"
 	"moodfood/retrain"
+	"moodfood/trigger"
 )
 
 // DatasetStore is the training data on PostgreSQL: the query log (queries
@@ -27,7 +29,7 @@ import (
 // query is folded in and dataset.ExportPolicy decides. A crash mid-export
 // rolls it all back.
 //
-// It implements retrain.DatasetStore and retrain.Previewer (Preview runs the
+// It implements retrain.DatasetStore, retrain.Signaler and retrain.Previewer (Preview runs the
 // same export in a transaction it rolls back, so it writes nothing). There
 // is nothing for a Reaper to do: a dead run's transactions were rolled back
 // by the server. It is safe for concurrent use.
@@ -60,6 +62,7 @@ func (db *DB) Dataset(opts *DatasetOptions) (*DatasetStore, error) {
 var (
 	_ retrain.DatasetStore = (*DatasetStore)(nil)
 	_ retrain.Previewer    = (*DatasetStore)(nil)
+	_ retrain.Signaler     = (*DatasetStore)(nil)
 )
 
 // SetBase replaces the base set with samples, in one transaction.
@@ -390,4 +393,29 @@ func (s *DatasetStore) Load(ctx context.Context, base, golden, exported []datase
 		return false, s.db.scrub(fmt.Errorf("pgstore: load: %w", err))
 	}
 	return loaded, nil
+}
+
+// Signals measures the live signals over the query log (see
+// retrain.Signaler and dataset.FileStore.Signals, with which it agrees):
+// the n windows of length window ending at now, oldest first.
+func (s *DatasetStore) Signals(ctx context.Context, now time.Time, window time.Duration, n int, oov func(string) (int, int)) ([]trigger.Signals, error) {
+	if n <= 0 || window <= 0 {
+		return nil, nil
+	}
+	from := now.Add(-time.Duration(n) * window)
+	rows, err := s.db.pool.Query(ctx, "SELECT record FROM queries WHERE ts >= $1 AND ts < $2", from.UTC(), now.UTC())
+	if err != nil {
+		return nil, s.db.scrub(fmt.Errorf("pgstore: signals: %w", err))
+	}
+	c := dataset.NewSignalCounter(now, window, n, oov)
+	for rows.Next() {
+		var q dataset.Query
+		if json.Unmarshal(rows.RawValues()[0], &q) == nil {
+			c.Add(&q)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.db.scrub(fmt.Errorf("pgstore: signals: %w", err))
+	}
+	return c.Result(), nil
 }

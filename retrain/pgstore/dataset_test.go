@@ -281,3 +281,43 @@ func TestDatasetStore_Conformance(t *testing.T) {
 		}
 	})
 }
+
+// TestDatasetStore_Signals: the database measures the same live signals as
+// the file store over the same queries.
+func TestDatasetStore_Signals(t *testing.T) {
+	ctx := context.Background()
+	db, ds, _ := openDataset(t)
+	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	var qs []dataset.Query
+	for i := range 60 {
+		q := dataset.Query{QueryID: fmt.Sprintf("s%d", i), Timestamp: now.Add(-time.Duration(i) * 73 * time.Minute),
+			Text: fmt.Sprintf("soup tonight %d", i), Method: dataset.MethodML, PrimaryIntent: []string{"a", "b", "c"}[i%3], Confidence: 0.5 + float64(i%5)/10}
+		if i%4 == 0 {
+			q.Method, q.LLMLabels = dataset.MethodLLM, []string{"a"}
+		}
+		qs = append(qs, q)
+	}
+	logAll(t, db, qs)
+	fs, err := dataset.OpenFileStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	l, _ := fs.Logger()
+	for _, q := range qs {
+		l.Log(q)
+	}
+	l.Flush(ctx)
+	oov := func(s string) (int, int) { return len(s) % 3, 3 }
+	got, err := ds.Signals(ctx, now, 6*time.Hour, 8, oov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fs.Signals(ctx, now, 6*time.Hour, 8, oov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 8 || got[7].Queries == 0 {
+		t.Fatalf("Signals:\n got %+v\nwant %+v", got, want)
+	}
+}
