@@ -9,7 +9,7 @@
 //	db.Locker()  // retrain.Locker: pg_try_advisory_lock on a dedicated connection
 //	db.Models()  // retrain.ModelStore (+ Restorer, backup.Pruner, backup.Verifier)
 //	db.History() // retrain.History: one row per run
-//	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer): base, golden, exported samples, watermarks
+//	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer, Signaler): base, golden, exported samples, watermarks
 //	db.QueryLog(nil) // serve.QueryLogger: batched COPY from a bounded queue
 //	db.Source(nil)   // serve.Source: LISTEN/NOTIFY + polling, local model cache
 //	db.Stores(nil)   // all of the above for retrain.OpenStores
