@@ -59,7 +59,7 @@ func (m Manifest) file(name string) (FileSum, bool) {
 // readManifest reads and sanity-checks v's manifest.
 func (s *FileStore) readManifest(v Version) (Manifest, error) {
 	dir := path.Join(backupsDir, string(v))
-	b, err := s.root.ReadFile(path.Join(dir, manifestName))
+	b, err := s.readSmall(path.Join(dir, manifestName), MaxManifestBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, derr := s.root.Lstat(dir); errors.Is(derr, fs.ErrNotExist) {

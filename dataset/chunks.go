@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"moodfood/internal/nofollow"
 )
 
 // chunkSize is the read size of the chunked scanners (Export's feedback
@@ -21,7 +23,7 @@ const chunkSize = 1 << 20
 // line) are never passed. A missing file is empty. buf is only valid during
 // the call.
 func scanChunks(ctx context.Context, path string, offset int64, maxRecord int, fn func(buf []byte, base int64) error) error {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -18,6 +18,8 @@ const (
 	ReasonNoLabels      = "no_labels"
 	ReasonUnknownLabel  = "unknown_label"
 	ReasonModelCap      = "model_cap"        // over ExportPolicy.ModelShare
+	ReasonSessionCap    = "session_cap"      // over ExportPolicy.MaxPerSession
+	ReasonTextCap       = "text_cap"         // over ExportPolicy.MaxPerText
 	ReasonDuplicate     = "already_exported" // recovered after a crash, see FileStore.Export
 )
 
@@ -36,7 +38,11 @@ const (
 //     itself, unless ModelShare > 0: then answers with Confidence at least
 //     ModelMinConfidence become "model" samples, at most ModelShare of the
 //     samples of one export;
-//   - labels must be non-empty and, if Labels is set, all in it.
+//   - labels must be non-empty and, if Labels is set, all in it;
+//   - no session gives more than MaxPerSession samples, and no normalized
+//     text more than MaxPerText, per CapPeriod of query time (counted
+//     within one export), so that one client flooding the server with
+//     queries and feedback cannot outweigh everyone else.
 type ExportPolicy struct {
 	// MinLLMConfidence: default 0.7; negative disables the check.
 	MinLLMConfidence float64
@@ -51,6 +57,13 @@ type ExportPolicy struct {
 	ModelMinConfidence float64
 	// AllowFailure and AllowNegative switch off the first two rules.
 	AllowFailure, AllowNegative bool
+	// MaxPerSession caps the samples one session id gives per CapPeriod
+	// (default 20; negative = no cap). Queries without a session id are
+	// capped by text only. MaxPerText caps the samples of one normalized
+	// text per CapPeriod (default 5; negative = no cap). CapPeriod is a
+	// window of query time (default 24h), counted within one export.
+	MaxPerSession, MaxPerText int
+	CapPeriod                 time.Duration
 	// Settle is how old a query must be before it is exported, so that
 	// feedback arriving later can still be joined to it. Default 0: every
 	// query present at export time is considered, and feedback that
@@ -71,6 +84,15 @@ func (p ExportPolicy) withDefaults() ExportPolicy {
 	}
 	if p.ModelMinConfidence == 0 {
 		p.ModelMinConfidence = 0.9
+	}
+	if p.MaxPerSession == 0 {
+		p.MaxPerSession = 20
+	}
+	if p.MaxPerText == 0 {
+		p.MaxPerText = 5
+	}
+	if p.CapPeriod <= 0 {
+		p.CapPeriod = 24 * time.Hour
 	}
 	return p
 }
@@ -100,7 +122,7 @@ func (p *ExportPolicy) judge(q *Query) (Sample, string) {
 	if p.MaxLength > 0 && n > p.MaxLength {
 		return Sample{}, ReasonTooLong
 	}
-	s := Sample{Text: text, Timestamp: q.Timestamp.UTC(), QueryID: q.QueryID}
+	s := Sample{Text: text, Timestamp: q.Timestamp.UTC(), QueryID: q.QueryID, SessionID: q.SessionID}
 	switch {
 	case q.Method == MethodLLM:
 		if q.LLMConfidence != 0 && p.MinLLMConfidence > 0 && q.LLMConfidence < p.MinLLMConfidence {
@@ -136,4 +158,38 @@ func cleanLabels(in []string) []string {
 		}
 	}
 	return out
+}
+
+// capper applies ExportPolicy.MaxPerSession and MaxPerText over one export.
+type capper struct {
+	pol     *ExportPolicy
+	session map[capKey]int
+	text    map[capKey]int
+}
+
+type capKey struct {
+	key    string
+	period int64
+}
+
+func newCapper(pol *ExportPolicy) *capper {
+	return &capper{pol: pol, session: map[capKey]int{}, text: map[capKey]int{}}
+}
+
+// reject returns the cap smp is over, or "" (and counts it).
+func (c *capper) reject(smp *Sample) string {
+	period := smp.Timestamp.UnixNano() / int64(c.pol.CapPeriod)
+	tk := capKey{Normalize(smp.Text), period}
+	if c.pol.MaxPerText > 0 && c.text[tk] >= c.pol.MaxPerText {
+		return ReasonTextCap
+	}
+	sk := capKey{smp.SessionID, period}
+	if c.pol.MaxPerSession > 0 && smp.SessionID != "" && c.session[sk] >= c.pol.MaxPerSession {
+		return ReasonSessionCap
+	}
+	c.text[tk]++
+	if smp.SessionID != "" {
+		c.session[sk]++
+	}
+	return ""
 }

@@ -395,6 +395,16 @@ type queryDecoder struct {
 	// not kept otherwise: Export does not need them). AllIntents is never
 	// filled, only validated.
 	full bool
+	// session fills SessionID (the export's per-session cap needs it).
+	session bool
+}
+
+// keepSession returns dst when d.full or d.session is set, else nil.
+func (d *queryDecoder) keepSession(dst *string) *string {
+	if d.full || d.session {
+		return dst
+	}
+	return nil
 }
 
 // keep returns dst when d.full is set, else nil (validate, don't keep).
@@ -445,7 +455,7 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 				return false
 			}
 		case "session_id":
-			if !s.strTo(d.keep(&r.SessionID), &d.scratch) {
+			if !s.strTo(d.keepSession(&r.SessionID), &d.scratch) {
 				return false
 			}
 		case "text_input":
@@ -555,6 +565,10 @@ func decodeSampleFast(line []byte, x *Sample, scratch *[]byte) bool {
 			if !s.strTo(&x.QueryID, scratch) {
 				return false
 			}
+		case "session_id":
+			if !s.strTo(&x.SessionID, scratch) {
+				return false
+			}
 		default:
 			return false
 		}
@@ -637,6 +651,10 @@ func appendSample(b []byte, x *Sample) ([]byte, bool) {
 	if x.QueryID != "" {
 		b = append(b, `,"query_id":`...)
 		b = appendString(b, x.QueryID, true)
+	}
+	if x.SessionID != "" {
+		b = append(b, `,"session_id":`...)
+		b = appendString(b, x.SessionID, true)
 	}
 	return append(b, '}'), true
 }

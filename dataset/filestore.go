@@ -12,6 +12,7 @@ import (
 
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
+	"moodfood/internal/nofollow"
 )
 
 // FileStoreOptions tunes a FileStore. The zero value (or nil) is a set of
@@ -29,6 +30,10 @@ type FileStoreOptions struct {
 	// query log (default jsonl.DefaultMaxRecord, 1 MiB). Queries are
 	// limited further by Logger.MaxRecord when written.
 	MaxRecord int
+	// SampleRetention is how long exported samples (user text) are kept in
+	// training_dataset.jsonl: ApplyRetention deletes older ones. Zero means
+	// DefaultSampleRetention (365 days); negative means forever.
+	SampleRetention time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -184,7 +189,7 @@ type committedMark struct {
 }
 
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := nofollow.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

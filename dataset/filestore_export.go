@@ -99,7 +99,12 @@ func (s *FileStore) planExport(ctx context.Context, emit func(*Sample) error) (e
 	// Pass 2: queries. "model" samples wait for the cap, which depends on
 	// how many other samples the export finds.
 	var models []Sample
+	caps := newCapper(&pol)
 	p.stop, err = s.judgeLog(ctx, segs, start, fb, recovered, pol, p.now, &p.st, func(smp *Sample) error {
+		if why := caps.reject(smp); why != "" {
+			p.st.Rejected[why]++
+			return nil
+		}
 		if smp.Source == SourceModel {
 			models = append(models, *smp)
 			return nil

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"moodfood/internal/jsonl"
+	"moodfood/internal/nofollow"
 )
 
 // position is a point in the query log.
@@ -38,7 +39,7 @@ func (s *FileStore) scanLog(ctx context.Context, segs []segment, start position,
 		if i == start.seg {
 			off, lineNo = start.off, start.line
 		}
-		f, err := os.Open(segs[i].path)
+		f, err := nofollow.Open(segs[i].path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // pruned meanwhile
 		}
@@ -158,7 +159,7 @@ func (s *FileStore) judgeLog(ctx context.Context, segs []segment, start position
 	var err error
 	if pol.Settle > 0 || runtime.GOMAXPROCS(0) < 2 {
 		var r record
-		var dec queryDecoder
+		dec := queryDecoder{session: true} // the export caps per session
 		stop, rs, err = s.scanLog(ctx, segs, start, func(seg int, line []byte, lineNo int, _, _ int64) (bool, error) {
 			return judge(seg, lineNo, &r, decodeLine(&dec, line, &r))
 		})
@@ -257,7 +258,7 @@ func (s *FileStore) judgeParallel(ctx context.Context, segs []segment, start pos
 	}()
 	go func() { // decoder
 		defer close(done)
-		var dec queryDecoder
+		dec := queryDecoder{session: true}
 		for b := range raw {
 			n := len(b.ends)
 			b.recs = slices.Grow(b.recs[:0], n)[:n]

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"moodfood/internal/jsonl"
+	"moodfood/internal/nofollow"
 )
 
 // Snapshot exports new good samples from the query log, then reads the base
@@ -44,7 +45,7 @@ func (s *FileStore) Snapshot(ctx context.Context) (Snapshot, error) {
 // openTraining opens the training file for reading, as it is now (a
 // missing file is empty); done closes it.
 func (s *FileStore) openTraining() (training *io.SectionReader, done func(), err error) {
-	f, err := os.Open(s.trainingPath())
+	f, err := nofollow.Open(s.trainingPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return io.NewSectionReader(bytes.NewReader(nil), 0, 0), func() {}, nil
 	}

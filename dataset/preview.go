@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"moodfood/internal/flock"
+	"moodfood/internal/nofollow"
 )
 
 // Preview returns what Snapshot would return now, without writing anything:
@@ -91,7 +92,7 @@ func (s *FileStore) preview(ctx context.Context) (Snapshot, error) {
 // waiting while an exclusive holder has it. It returns nil, and creates
 // nothing, when the lock file does not exist.
 func (s *FileStore) sharedLock(ctx context.Context) (*os.File, error) {
-	f, err := os.Open(s.lockPath())
+	f, err := nofollow.Open(s.lockPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -29,6 +29,11 @@ type Sample struct {
 	Confidence float64   `json:"confidence,omitempty"`
 	Timestamp  time.Time `json:"timestamp,omitzero"`
 	QueryID    string    `json:"query_id,omitempty"`
+	// SessionID is the session of the query the sample was exported from
+	// (when it had one): what the export caps per session, and how a
+	// retraining run groups new samples to find what pulled a candidate
+	// down.
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // sampleJSON has Sample's fields without its methods.

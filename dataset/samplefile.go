@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 
 	"moodfood/internal/jsonl"
+	"moodfood/internal/nofollow"
 )
 
 // readSampleTail calls fn for every sample in path from offset on.
 func readSampleTail(path string, offset int64, maxRecord int, fn func(Sample)) error {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
@@ -42,7 +43,7 @@ func readSampleTail(path string, offset int64, maxRecord int, fn func(Sample)) e
 // lines are skipped and counted. split, when >= 0, is an offset: samples
 // ending at or before it go to old, the rest to new.
 func readSamples(path string, maxRecord int, array bool, fn func(s Sample, end int64)) (jsonl.Stats, error) {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return jsonl.Stats{}, nil
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"moodfood/internal/nofollow"
 )
 
 // Query-log segments. The active file is PATH (query_logs.jsonl); rotation
@@ -109,7 +111,7 @@ func newHeader(seq int, now time.Time) []byte {
 
 // readHeader reads the header of a query-log file.
 func readHeader(path string) (seq int, created time.Time, ok bool) {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if err != nil {
 		return 0, time.Time{}, false
 	}

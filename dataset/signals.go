@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"moodfood/internal/jsonl"
+	"moodfood/internal/nofollow"
 	"moodfood/trigger"
 )
 
@@ -86,7 +87,7 @@ func lineTime(line []byte) (time.Time, bool) {
 // newer than from follows. older reports whether a record older than from
 // was seen (so earlier files need not be read).
 func tailStart(path string, from time.Time) (off int64, older bool, err error) {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -161,7 +162,7 @@ func newSignalAcc(from time.Time, window time.Duration, n int, oov func(string) 
 }
 
 func (a *signalAcc) readFrom(path string, off int64, maxRecord int) error {
-	f, err := os.Open(path)
+	f, err := nofollow.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

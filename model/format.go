@@ -38,9 +38,9 @@ const (
 	layout           = "le f64 idf[V], f32 weights[V*K], f64 bias[K]"
 
 	// MaxHeaderBytes caps the JSON header (labels and vocabulary) Decode reads.
-	MaxHeaderBytes = 64 << 20
+	MaxHeaderBytes = 16 << 20
 	// MaxVocab caps the vocabulary size Decode accepts.
-	MaxVocab = 1 << 24
+	MaxVocab = 1 << 21
 	// MaxLabels caps the number of labels Decode accepts.
 	MaxLabels = 1 << 16
 	// maxPayload caps the payload: 4 GiB of weights.
@@ -225,6 +225,9 @@ func Decode(r io.Reader) (*Classifier, error) {
 	if err := checkHeader(&hd, int(version)); err != nil {
 		return nil, err
 	}
+	if err := checkLimits(&hd); err != nil {
+		return nil, err
+	}
 	size, ok := payloadSize(V, K)
 	if !ok {
 		return nil, fmt.Errorf("%w: %d features x %d labels", ErrTooLarge, V, K)
@@ -246,6 +249,9 @@ func Decode(r io.Reader) (*Classifier, error) {
 	bias := make([]float64, K)
 	if !pr.f64s(idf) || !pr.f32s(w) || !pr.f64s(bias) {
 		return nil, fmt.Errorf("%w: non-finite number in payload", ErrCorrupt)
+	}
+	if err := checkValues(idf, w, bias); err != nil {
+		return nil, err
 	}
 	c := &Classifier{
 		labels: hd.Info.Labels,

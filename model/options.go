@@ -49,14 +49,14 @@ type TrainerOptions struct {
 	BatchSize int
 
 	// WordNGrams is the longest word n-gram used as a feature. Zero means 2
-	// (unigrams and bigrams).
+	// (unigrams and bigrams); values above MaxWordNGrams are lowered to it.
 	WordNGrams int
 	// NoCharNGrams disables character n-gram features. By default they are
 	// on: n-grams of CharMin to CharMax characters taken inside word
 	// boundaries (each word padded as "<word>").
 	NoCharNGrams bool
 	// CharMin and CharMax bound the character n-gram lengths. Zero means 3
-	// and 4.
+	// and 4; values above MaxCharNGram are lowered to it.
 	CharMin, CharMax int
 	// MinDF is the minimum number of training texts a character n-gram must
 	// occur in to be kept. Word n-grams are always kept. Zero means 3.
@@ -157,6 +157,9 @@ func (o *TrainerOptions) withDefaults() TrainerOptions {
 	if d.CharMax <= 0 {
 		d.CharMax = 4
 	}
+	d.WordNGrams = min(d.WordNGrams, MaxWordNGrams)
+	d.CharMax = min(d.CharMax, MaxCharNGram)
+	d.CharMin = min(d.CharMin, d.CharMax)
 	if d.CharMax < d.CharMin {
 		d.CharMax = d.CharMin
 	}

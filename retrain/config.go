@@ -81,6 +81,16 @@ type Config struct {
 	// CronStatusPath is a heartbeat file a scheduler writes; Status returns it
 	// raw when present. Empty means none.
 	CronStatusPath string
+	// QuarantinePath is the JSONL file where runs put the new samples they
+	// do not train on (quarantined for disagreeing with a strong deployed
+	// model and with trusted samples, or set aside after a rejection), for
+	// review; its samples are left out of every later run. Empty means
+	// memory (the Retrainer's lifetime).
+	QuarantinePath string
+	// UserTextRetention is how long the quarantine file keeps a sample
+	// (user text); each run deletes older ones (0 = 365 days; negative =
+	// forever). Data's own retention is Data's (see DataRetention).
+	UserTextRetention time.Duration
 
 	// SignalWindow and SignalWindows say which live signal windows the trigger
 	// sees when Data implements Signaler (0 = 24h and 7).
@@ -144,6 +154,11 @@ type Gate struct {
 	// a candidate as accurate as the deployed model but less sure of its
 	// right answers sends more queries to the LLM.
 	MaxCoverageDrop float64
+	// MaxBestEverDrop: the candidate may score at most this much below the
+	// best model ever deployed by a run on the same golden set (golden
+	// accuracy and macro-F1), so that small drops each within
+	// MaxAccuracyDrop cannot add up (0 = 0.02; negative = off).
+	MaxBestEverDrop float64
 }
 
 // Canary is an utterance and the intent a deployed model must give it: the
@@ -242,9 +257,19 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 	c.Gate.setDefaults()
+	c.retentionDefaults()
+}
+
+func (c *Config) retentionDefaults() {
+	if c.UserTextRetention == 0 {
+		c.UserTextRetention = dataset.DefaultSampleRetention
+	}
 }
 
 func (g *Gate) setDefaults() {
+	if g.MaxBestEverDrop == 0 {
+		g.MaxBestEverDrop = 0.02
+	}
 	if g.MaxAccuracyDrop == 0 {
 		g.MaxAccuracyDrop = 0.01
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The event types. The first six go to the Notifier and to Config.OnEvent;
+// The event types. The first six (and EventOperatorControl) go to the Notifier and to Config.OnEvent;
 // the stage events go to Config.OnEvent only.
 const (
 	// EventRunStarted: the trigger said yes (or the run was forced) and the
@@ -67,7 +67,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 func notifierEvent(t string) bool {
 	switch t {
 	case EventRunStarted, EventRunSkipped, EventRunFailed, EventGateRejected, EventModelDeployed, EventModelRolledBack,
-		EventModelStaged, EventCandidateRejected:
+		EventModelStaged, EventCandidateRejected, EventOperatorControl:
 		return true
 	}
 	return false

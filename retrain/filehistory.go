@@ -15,6 +15,8 @@ import (
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
 	"moodfood/internal/jsonl"
+
+	"moodfood/internal/nofollow"
 )
 
 // FileHistory is the History of Open: a JSONL file, one Record per line
@@ -118,7 +120,7 @@ func (h *FileHistory) Append(ctx context.Context, rec Record) error {
 // appendLines appends the lines in one write and fsyncs; on failure it
 // truncates the file back to its size before the write.
 func (h *FileHistory) appendLines(lines [][]byte) error {
-	f, err := os.OpenFile(h.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := nofollow.OpenFile(h.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}
@@ -169,7 +171,7 @@ func (h *FileHistory) ensureSide() {
 // readSide returns the kept-aside records' lines, oldest first. A line that
 // does not parse is dropped.
 func (h *FileHistory) readSide() ([][]byte, int) {
-	f, err := os.OpenFile(h.sidePath(), os.O_RDONLY|syscall.O_CLOEXEC, 0)
+	f, err := nofollow.OpenFile(h.sidePath(), os.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0
 	}
@@ -199,7 +201,7 @@ func (h *FileHistory) readSide() ([][]byte, int) {
 // when they do not all fit) padded with spaces to SideRecordBytes, and
 // fsyncs it. It never grows or creates the file.
 func (h *FileHistory) writeSide(lines [][]byte) error {
-	f, err := os.OpenFile(h.sidePath(), os.O_WRONLY|syscall.O_CLOEXEC, 0)
+	f, err := nofollow.OpenFile(h.sidePath(), os.O_WRONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -251,7 +253,7 @@ func (h *FileHistory) each(ctx context.Context, fn func(r *Record, aside bool) b
 			return damaged, nil
 		}
 	}
-	f, err := os.OpenFile(h.path, os.O_RDONLY|syscall.O_CLOEXEC, 0)
+	f, err := nofollow.OpenFile(h.path, os.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return damaged, nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
+	"moodfood/internal/nofollow"
 )
 
 // FileLocker is the Locker of Open: an exclusive flock(2) on a lock file,
@@ -57,7 +58,7 @@ func (l *FileLocker) Lock(ctx context.Context, h Holder) (unlock func() error, d
 	if err != nil {
 		return nil, nil, fmt.Errorf("retrain: lock: %w", err)
 	}
-	if b, err := os.ReadFile(l.markerPath()); err == nil {
+	if b, err := nofollow.ReadFile(l.markerPath()); err == nil {
 		dead = &Holder{}
 		if json.Unmarshal(b, dead) != nil {
 			*dead = Holder{}
@@ -140,7 +141,7 @@ func (l *FileLocker) Holder(ctx context.Context) (h Holder, held bool, err error
 	if err := ctx.Err(); err != nil {
 		return Holder{}, false, err
 	}
-	f, err := os.Open(l.path)
+	f, err := nofollow.Open(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Holder{}, false, nil
 	}
@@ -150,11 +151,11 @@ func (l *FileLocker) Holder(ctx context.Context) (h Holder, held bool, err error
 	defer f.Close()
 	if err := flock.Try(f, false); err != nil {
 		if errors.Is(err, flock.ErrLocked) {
-			if b, err := os.ReadFile(l.markerPath()); err == nil {
+			if b, err := nofollow.ReadFile(l.markerPath()); err == nil {
 				json.Unmarshal(b, &h)
 			}
 			if h.PID == 0 {
-				b, _ := os.ReadFile(l.path)
+				b, _ := nofollow.ReadFile(l.path)
 				h.PID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 			}
 			return h, true, nil
@@ -172,7 +173,7 @@ func (l *FileLocker) RLock(ctx context.Context) (unlock func() error, err error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(l.path)
+	f, err := nofollow.Open(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return func() error { return nil }, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"moodfood/internal/atomicfile"
+	"moodfood/internal/nofollow"
 )
 
 // Heartbeat states.
@@ -66,7 +67,7 @@ func HeartbeatPath(root string) string {
 // matching os.ErrNotExist; an unparsable one, or one without a start time,
 // an error naming the file.
 func ReadHeartbeat(path string) (*Heartbeat, error) {
-	b, err := os.ReadFile(path)
+	b, err := nofollow.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

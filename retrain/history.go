@@ -128,7 +128,7 @@ func Tail(ctx context.Context, h History) (HistoryTail, error) {
 	if t.LastAttempt, err = first(HistoryFilter{Outcomes: attempts, Manual: &no}); err != nil {
 		return t, err
 	}
-	f := HistoryFilter{Manual: &yes}
+	f := HistoryFilter{Manual: &yes, Outcomes: []trigger.Outcome{trigger.OutcomeRolledBack}}
 	if t.LastSuccess != nil {
 		f.Since = t.LastSuccess.Timestamp
 	}
@@ -148,9 +148,10 @@ func (tl *tailer) add(r *Record) (done bool) {
 		t.Last = r
 	}
 	if r.Manual {
-		// A manual rollback trained nothing: not an attempt for the
-		// trigger (see Retrainer.Rollback).
-		if t.LastRollback == nil && t.LastSuccess == nil {
+		// A manual rollback (or another operator action, Retrainer.Control)
+		// trained nothing: not an attempt for the trigger (see
+		// Retrainer.Rollback).
+		if t.LastRollback == nil && t.LastSuccess == nil && r.Status == trigger.OutcomeRolledBack {
 			t.LastRollback = r
 		}
 		return false

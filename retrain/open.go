@@ -15,6 +15,7 @@ import (
 
 	"moodfood/backup"
 	"moodfood/dataset"
+	"moodfood/internal/nofollow"
 	"moodfood/model"
 	"moodfood/trigger"
 )
@@ -112,6 +113,7 @@ func Open(root string, opts *Options) (*Retrainer, error) {
 	cfg.HistoryPath = filepath.Join(logs, "retrain_history.jsonl")
 	cfg.LockPath = filepath.Join(logs, "retrain.lock")
 	cfg.CronStatusPath = filepath.Join(logs, "cron_status.json")
+	cfg.QuarantinePath = filepath.Join(logs, "quarantined_samples.jsonl")
 	r, err := New(cfg)
 	if err != nil {
 		ms.Close()
@@ -225,7 +227,7 @@ func (l *lazyFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil && l.err == nil {
-		l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+		l.f, l.err = nofollow.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	}
 	if l.err != nil {
 		return 0, l.err

@@ -33,6 +33,10 @@ type Record struct {
 	// after, and DatasetQuality is zero. Readers that look for the last
 	// retraining attempt skip such records (see Retrainer.Rollback).
 	Manual bool `json:"manual,omitempty"`
+	// Actor and Action are set on the record of an operator's action
+	// (Retrainer.Control, Retrainer.RollbackAs): who asked, and what.
+	Actor  string `json:"actor,omitempty"`
+	Action string `json:"action,omitempty"`
 	// Reason says in one sentence why the run ended as it did.
 	Reason string `json:"reason,omitempty"`
 	// Decides is set on the record of a person's decision about a stored
@@ -53,6 +57,17 @@ type Record struct {
 	Trigger *trigger.Decision `json:"trigger,omitempty"`
 	// Checks are the gate's checks, each with value, threshold and verdict.
 	Checks []Check `json:"checks,omitempty"`
+
+	// GoldenFingerprint identifies the golden set the run evaluated on;
+	// BestEver is the best model ever deployed on it, which the candidate
+	// was compared with (see Gate.MaxBestEverDrop).
+	GoldenFingerprint string    `json:"golden_fingerprint,omitempty"`
+	BestEver          *BestEver `json:"best_ever,omitempty"`
+	// SetAside names the group of new samples the run set aside after the
+	// gate rejected the candidate trained with them (see
+	// Config.QuarantinePath), and SetAsideReason what that candidate failed.
+	SetAside       string `json:"set_aside,omitempty"`
+	SetAsideReason string `json:"set_aside_reason,omitempty"`
 
 	OldVersion backup.Version     `json:"old_version,omitempty"`
 	NewVersion backup.Version     `json:"new_version,omitempty"`
@@ -115,6 +130,12 @@ type DatasetQuality struct {
 	// and dedupe) by where their labels came from (dataset.Source; base
 	// samples without one count as "seed", others as "unknown").
 	Sources map[string]int `json:"sources,omitempty"`
+	// Quarantined counts the samples left out because an earlier run
+	// quarantined or set them aside, plus the new samples this run
+	// quarantined for disagreeing with a strong deployed model and with
+	// trusted samples; SetAside the new samples it set aside.
+	Quarantined int `json:"quarantined,omitempty"`
+	SetAside    int `json:"set_aside,omitempty"`
 }
 
 // Evaluation is the detail of a run's held-out evaluation (the gate's

@@ -17,6 +17,8 @@ import (
 type Retrainer struct {
 	cfg  Config
 	hist History
+	// quarantine holds the samples runs left out (see poison.go).
+	quarantine *quarantineStore
 
 	unrecMu    sync.Mutex
 	unrecorded *unrecordedRun // the last run whose Append failed, until one succeeds
@@ -73,7 +75,7 @@ func New(cfg Config) (*Retrainer, error) {
 			cfg.History = NewMemHistory()
 		}
 	}
-	return &Retrainer{cfg: cfg, hist: cfg.History}, nil
+	return &Retrainer{cfg: cfg, hist: cfg.History, quarantine: &quarantineStore{path: cfg.QuarantinePath}}, nil
 }
 
 // Close waits (at most Config.NotifyTimeout) for notifications still in

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"moodfood/backup"
 	"moodfood/trigger"
@@ -61,35 +60,22 @@ const PolicyManual = "manual"
 // model again), and the next retrain comes from new samples, MaxAge or Force.
 // Status.LastRun and Status.LastRollback show the rollback.
 func (r *Retrainer) Rollback(ctx context.Context, to backup.Version) (Result, error) {
-	if !r.running.TryLock() {
+	return r.RollbackAs(ctx, to, "")
+}
+
+// RollbackAs is Rollback with the person or credential that asked recorded
+// in Record.Actor (and Record.Action set to ActionRollback).
+func (r *Retrainer) RollbackAs(ctx context.Context, to backup.Version, actor string) (Result, error) {
+	run, release, err := r.manualRun(ctx, actor, ActionRollback, true)
+	if errors.Is(err, ErrBusy) {
 		return Result{}, ErrBusy
 	}
-	defer r.running.Unlock()
-
-	now := r.cfg.Now()
-	run := &run{r: r, start: now}
-	run.rec = Record{
-		RetrainID: newRunID(now),
-		Timestamp: now.UTC(),
-		Forced:    true,
-		Manual:    true,
-		PID:       os.Getpid(),
+	if err != nil {
+		r.cfg.Logger.Error("manual rollback refused", "err", err.Error())
+		return Result{Outcome: trigger.OutcomeFailed, Reason: "manual rollback refused: " + err.Error()},
+			&StageError{Stage: "rollback", Err: err}
 	}
-	run.log = r.cfg.Logger.With("retrain_id", run.rec.RetrainID)
-
-	if lk := r.cfg.Locker; lk != nil {
-		unlock, dead, err := lk.Lock(ctx, run.holder())
-		if errors.Is(err, ErrBusy) {
-			return Result{}, ErrBusy
-		}
-		if err != nil {
-			return run.refuse(fmt.Errorf("lock: %w", err))
-		}
-		defer unlock()
-		if dead != nil {
-			run.reap(ctx, dead)
-		}
-	}
+	defer release()
 
 	ms := r.cfg.Models
 	cur, err := ms.Current(ctx)

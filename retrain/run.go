@@ -344,6 +344,10 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	r := run.r
 	cfg := &r.cfg
 
+	if !run.opts.DryRun {
+		run.applyRetention(ctx)
+	}
+
 	// Trigger.
 	run.begin(ctx, "trigger")
 	dep, err := r.loadDeployed(ctx)
@@ -390,6 +394,21 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.fail(ctx, "load", err)
 	}
 	q := &run.rec.DatasetQuality
+	if q.Quarantined, err = r.dropQuarantined(&snap); err != nil {
+		return run.fail(ctx, "load", err)
+	}
+	if keep, bad, err := disagreeing(ctx, dep.clf, &snap); err != nil {
+		return run.fail(ctx, "load", err)
+	} else if len(bad) > 0 {
+		snap.New = keep
+		q.Quarantined += len(bad)
+		if !run.opts.DryRun {
+			if err := r.quarantine.add(formatTime(r.cfg.Now()), run.rec.RetrainID, QuarantineDisagreement, "", bad); err != nil {
+				return run.fail(ctx, "load", err)
+			}
+		}
+		run.log.Warn("quarantined new samples that contradict a strong deployed model and trusted samples", "samples", len(bad))
+	}
 	q.BaseSamples, q.OldSamples, q.GoldenSamples = len(snap.Base), len(snap.Old), len(snap.Golden)
 	q.NewSamples = len(snap.New)
 	q.Exported, q.Corrupt = snap.Export.Exported, snap.Corrupt+snap.Export.Corrupt
@@ -447,12 +466,35 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.fail(ctx, "evaluate", err)
 	}
 	ev.twin, ev.twinDetail = twinDetail != "", twinDetail
-	dep.clf, ref = nil, nil // scored; let them go before the candidate is stored and read back
 	run.end(ctx)
 
 	// Gate.
 	run.begin(ctx, "gate")
-	checks := r.cfg.Gate.checks(ev)
+	run.rec.GoldenFingerprint = goldenFingerprint(sp.golden)
+	checks := r.gateChecks(ctx, ev, run)
+	if failed := failedChecks(checks); len(failed) > 0 && len(snap.New) > 0 {
+		// Find what pulled the candidate down, so that it does not block
+		// every later run too.
+		at, g, removed, ok, err := run.setAside(ctx, snap, dep, ref, twinDetail)
+		if err != nil {
+			return run.fail(ctx, "gate", err)
+		}
+		if ok {
+			cand, sp, ev, checks = at.cand, at.sp, at.ev, at.checks
+			run.rec.SetAside, run.rec.SetAsideReason = g.name, strings.Join(failed, "; ")
+			q.SetAside = len(removed)
+			q.TotalEntries, q.Duplicates, q.Conflicts = sp.total, sp.duplicates, sp.conflicts
+			q.TrainSamples, q.HoldoutSamples, q.Labels = len(sp.train), len(sp.holdout), len(sp.labels)
+			if !run.opts.DryRun {
+				if err := r.quarantine.add(formatTime(r.cfg.Now()), run.rec.RetrainID, QuarantineSetAside, g.name, removed); err != nil {
+					return run.fail(ctx, "gate", err)
+				}
+			}
+			run.log.Warn("set aside the new samples that pulled the candidate down", "group", g.name, "samples", len(removed),
+				"failed", run.rec.SetAsideReason)
+		}
+	}
+	dep.clf, ref = nil, nil // scored; let them go before the candidate is stored and read back
 	run.rec.Checks = checks
 	run.rec.NewMetrics = finiteMetrics(ev.candMetrics)
 	run.rec.OldMetrics = finiteMetrics(ev.depMetrics)
@@ -600,7 +642,11 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		}
 	}
 	run.end(pctx)
-	return run.finish(pctx, trigger.OutcomeDeployed, "gate passed; deployed "+string(put.Version), EventModelDeployed)
+	reason := "gate passed; deployed " + string(put.Version)
+	if run.rec.SetAside != "" {
+		reason += fmt.Sprintf(" after setting aside %d new samples (%s) that made the gate fail", q.SetAside, run.rec.SetAside)
+	}
+	return run.finish(pctx, trigger.OutcomeDeployed, reason, EventModelDeployed)
 }
 
 func (d *deployedModel) describe() string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"moodfood/backup"
+	"moodfood/internal/nofollow"
 	"moodfood/trigger"
 )
 
@@ -198,7 +199,7 @@ func (r *Retrainer) Status(ctx context.Context) (Status, error) {
 	}
 
 	if p := r.cfg.CronStatusPath; p != "" {
-		b, err := os.ReadFile(p)
+		b, err := nofollow.ReadFile(p)
 		switch {
 		case err == nil && json.Valid(b):
 			s.Cron = json.RawMessage(b)

@@ -49,5 +49,5 @@ func serveDatabase(ctx context.Context, cfg config, log *slog.Logger) (err error
 		return err
 	}
 	obs := observeSource{history: db.History(), models: db.Models(), pending: ds.Pending, title: "moodfood " + db.Schema()}
-	return serveWith(ctx, cfg, log, src, qlog, filepath.Join(cache, "shadow_disagreements.jsonl"), obs)
+	return serveWith(ctx, cfg, log, "", src, qlog, filepath.Join(cache, "shadow_disagreements.jsonl"), obs)
 }

@@ -10,6 +10,7 @@
 //	       [-llm-noise 0] [-llm-seed 1] [-llm-timeout 2s]
 //	       [-threshold T] [-ambiguity 0.1] [-poll 50ms]
 //	       [-watchdog] [-watchdog-min-queries 200] [-watchdog-margin 0.1]
+//	       [-operator-token-file FILE] [-query-id-key FILE] [-retention 720h] [-redact]
 //
 // Many replicas: with -database-url URL (or MOODFOOD_DATABASE_URL) the
 // server serves from a PostgreSQL database (package retrain/pgstore)
@@ -35,11 +36,32 @@
 //	POST /feedback        {"query_id": "...", "positive": true} -> 204
 //	GET  /healthz         200 {"status":"ok","model_version":...}, 503 without a model
 //	GET  /status          serving stats and the deployed version (serve.Stats)
+//
+// Query ids are issued by the server (serve.Answer.query_id), signed with
+// the key in -query-id-key (default ROOT/data/query_id.key, created on first
+// start; replicas share it). /feedback accepts an id this server issued,
+// within 24 h, once: 404 for an id it did not issue, 410 after the window,
+// 409 for a second verdict, 400 for a session id over 256 bytes or a query
+// id over 128.
+//
+// Control endpoints (operators only):
+//
 //	POST /canary          {"version": "...", "fraction": 0.1} starts a canary, or
 //	                      {"fraction": 0.5} changes the running one's fraction
 //	POST /canary/promote  deploys the canary;  POST /canary/abort drops it
 //	POST /shadow          {"version": "..."} starts a shadow model
 //	POST /shadow/stop     stops it
+//	POST /rollback        {"version": "..."} deploys that version, {} the previous good one
+//
+// They need "Authorization: Bearer TOKEN" with the operator token read from
+// -operator-token-file or $MOODFOOD_OPERATOR_TOKEN (at least 16 bytes,
+// compared in constant time); without a token configured they answer 403,
+// with a wrong one 401. Every change is written to
+// ROOT/data/logs/retrain_history.jsonl with who (the X-Operator header and
+// the client address), what and when, and logged as an event like a deploy.
+//
+// Read-only endpoints:
+//
 //	GET  /metrics         Prometheus metrics: serving (requests, latency, LLM calls,
 //	                      feedback, reloads, query-log drops, canary and shadow arms)
 //	                      and retraining (runs, last run and deploy, scores, samples)
@@ -52,7 +74,10 @@
 // is recorded and only what the query log gained is read per request (the
 // first read of a large log happens in the background at start).
 //
-// Shadow disagreements are appended to ROOT/data/logs/shadow_disagreements.jsonl.
+// Shadow disagreements are appended to ROOT/data/logs/shadow_disagreements.jsonl
+// and kept for -retention (30 days; older lines are deleted at start and
+// daily); the query log keeps rotated segments 30 days. -redact masks e-mail
+// addresses and phone numbers in the text written to either.
 // The watchdog (on by default) rolls a bad deploy back and logs a
 // model.rolled_back event on stderr.
 //
@@ -65,6 +90,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -81,7 +107,6 @@ import (
 
 	"moodfood/backup"
 	"moodfood/dataset"
-	"moodfood/internal/jsonl"
 	"moodfood/retrain"
 	"moodfood/retrain/serve"
 )
@@ -105,6 +130,9 @@ type config struct {
 	watchMinQueries       int
 	watchMargin           float64
 	shutdownTimeout       time.Duration
+	tokenFile, keyFile    string
+	retention             time.Duration
+	redact                func(string) string
 	maxBody               int64
 	announce              func(addr string) // called once listening
 }
@@ -150,8 +178,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.watchMinQueries, "watchdog-min-queries", 200, "queries before the watchdog judges a deploy")
 	fs.Float64Var(&c.watchMargin, "watchdog-margin", 0.10, "how much worse a rate may get before a rollback")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for requests in flight")
+	fs.StringVar(&c.tokenFile, "operator-token-file", "", "file holding the operator token of the control endpoints (default $"+tokenEnv+"; none: control is off)")
+	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long shadow disagreements (user text) are kept (0: forever)")
+	redact := fs.Bool("redact", false, "mask e-mail addresses and phone numbers in logged query text")
+	fs.StringVar(&c.keyFile, "query-id-key", "", "file holding the key query ids are signed with (default ROOT/data/query_id.key, created if missing)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *redact {
+		c.redact = redactContacts
 	}
 	if c.databaseURL == "" {
 		c.databaseURL = os.Getenv("MOODFOOD_DATABASE_URL")
@@ -198,36 +233,81 @@ func serveRoot(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 	shadowPath := filepath.Join(root, "data", "logs", "shadow_disagreements.jsonl")
-	return serveWith(ctx, cfg, log, models, qlog, shadowPath, rootObserveSource(root, models, data, qlog))
+	return serveWith(ctx, cfg, log, root, models, qlog, shadowPath, rootObserveSource(root, models, data, qlog))
 }
 
 // serveWith serves HTTP with the model source and query log until ctx is
 // done, then shuts down in order: HTTP, serving loop, shadow log.
-func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.Source, qlog serve.QueryLogger, shadowPath string, obsSrc observeSource) error {
-	shadowLog, err := jsonl.OpenAppender(shadowPath, nil)
+//
+// root is the root directory, or "" when serving from a database: then the
+// query-id key comes from -query-id-key only (a random one per process
+// without it) and the control endpoints are off.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, root string, models serve.Source, qlog serve.QueryLogger, shadowPath string, obsSrc observeSource) error {
+	shadow, pruned, err := openShadowLog(shadowPath, cfg.retention, time.Now())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		shadowLog.Sync()
-		shadowLog.Close()
+	defer shadow.close()
+	if pruned > 0 {
+		log.Info("retention deleted old shadow disagreements", "lines", pruned)
+	}
+	go func() { // daily retention while serving
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if n, err := shadow.prune(now); err != nil {
+					log.Warn("shadow log retention failed", "err", err.Error())
+				} else if n > 0 {
+					log.Info("retention deleted old shadow disagreements", "lines", n)
+				}
+			}
+		}
 	}()
 
+	key, err := queryIDKey(root, cfg.keyFile)
+	if err != nil {
+		return err
+	}
+	token, err := readToken(cfg.tokenFile)
+	if err != nil {
+		return err
+	}
+	notifier := retrain.NotifierFunc(func(_ context.Context, e retrain.Event) error {
+		log.Warn("event", "type", e.Type, "summary", e.Record.Summary(), "reason", e.Record.Reason)
+		return nil
+	})
+	var ops *operators
+	switch {
+	case token != "" && root == "":
+		log.Warn("control endpoints are off with -database-url: use cronjob rollback against the database")
+	case token != "":
+		rt, err := retrain.Open(root, &retrain.Options{Notifier: notifier, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		ops = &operators{sum: sha256.Sum256([]byte(token)), r: rt}
+	default:
+		log.Info("control endpoints are off: no operator token (-operator-token-file or " + tokenEnv + ")")
+	}
 	opts := &serve.Options{
+		QueryIDKey:   key,
 		QueryLog:     qlog,
 		LLMTimeout:   cfg.llmTimeout,
 		Threshold:    cfg.threshold,
 		Ambiguity:    cfg.ambiguity,
 		PollInterval: cfg.poll,
 		Logger:       log,
-		Notifier: retrain.NotifierFunc(func(_ context.Context, e retrain.Event) error {
-			log.Warn("event", "type", e.Type, "summary", e.Record.Summary(), "reason", e.Record.Reason)
-			return nil
-		}),
+		Notifier:     notifier,
+		Redact:       cfg.redact,
 		OnDisagreement: func(d serve.Disagreement) {
 			b, err := json.Marshal(d)
 			if err == nil {
-				err = shadowLog.Append(b)
+				err = shadow.append(b)
 			}
 			if err != nil {
 				log.Warn("shadow log failed", "err", err.Error())
@@ -269,7 +349,7 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, models serve.S
 		return err
 	}
 	hs := &http.Server{
-		Handler:           newHandler(srv, cfg.maxBody, obs),
+		Handler:           newHandler(srv, ops, cfg.maxBody, obs),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -116,8 +116,36 @@ func startServer(t *testing.T, args ...string) (string, func() (int, string)) {
 
 func post(t *testing.T, url string, body any, out any) int {
 	t.Helper()
+	return postAs(t, "", url, body, out)
+}
+
+// testToken is the operator token of the tests' servers.
+const testToken = "test-operator-token-0123456789"
+
+// tokenFile writes testToken to a file and returns the flags naming it.
+func tokenFile(t *testing.T) []string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-operator-token-file", f}
+}
+
+// postAs posts body with "Authorization: Bearer token" unless token is "".
+func postAs(t *testing.T, token, url string, body any, out any) int {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	req, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("X-Operator", "alice")
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +172,8 @@ func get(t *testing.T, url string, out any) int {
 func TestServer_EndToEnd(t *testing.T) {
 	root, labels, store, body := newRoot(t)
 	// A threshold above 1 sends every query to the fake LLM.
-	base, stop := startServer(t, "-root", root, "-llm-labels", labels, "-threshold", "1.1", "-poll", "10ms")
+	base, stop := startServer(t, append(tokenFile(t), "-root", root, "-llm-labels", labels, "-threshold", "1.1", "-poll", "10ms")...)
+	op := func(path string, body, out any) int { return postAs(t, testToken, base+path, body, out) }
 
 	var health map[string]string
 	if code := get(t, base+"/healthz", &health); code != 200 || health["status"] != "ok" || health["model_version"] == "" {
@@ -193,7 +222,7 @@ func TestServer_EndToEnd(t *testing.T) {
 			{"/canary", map[string]any{"version": deployed, "fraction": 0.1}, 409},
 			{"/canary", map[string]any{"version": deployed, "fraction": 2}, 400},
 		} {
-			if code := post(t, base+tc.path, tc.body, nil); code != tc.want {
+			if code := op(tc.path, tc.body, nil); code != tc.want {
 				t.Errorf("POST %s %v: status %d, want %d", tc.path, tc.body, code, tc.want)
 			}
 		}
@@ -207,7 +236,7 @@ func TestServer_EndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		var cs serve.CanaryStats
-		if code := post(t, base+"/canary", map[string]any{"version": m.Version, "fraction": 1}, &cs); code != 200 || cs.Version != m.Version {
+		if code := op("/canary", map[string]any{"version": m.Version, "fraction": 1}, &cs); code != 200 || cs.Version != m.Version {
 			t.Fatalf("canary %d %+v", code, cs)
 		}
 		var a serve.Answer
@@ -215,7 +244,7 @@ func TestServer_EndToEnd(t *testing.T) {
 		if a.ModelVersion != m.Version || !a.Canary {
 			t.Fatalf("canary answer %+v", a)
 		}
-		if code := post(t, base+"/canary/abort", nil, &cs); code != 200 || cs.Canary.Queries != 1 {
+		if code := op("/canary/abort", nil, &cs); code != 200 || cs.Canary.Queries != 1 {
 			t.Fatalf("abort %d %+v", code, cs)
 		}
 		// Deployed by another process: picked up by the poll loop.

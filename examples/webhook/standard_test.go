@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ func TestNotify_StandardWebhooksHeaders(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	n, err := New(srv.URL, &Options{Secret: secret})
+	n, err := New(srv.URL, &Options{Allow: allowLoopback, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestNotify_RetryAfter(t *testing.T) {
 			}
 			w.WriteHeader(http.StatusNoContent)
 		}
-		n, _ := New(srv.URL, &Options{Backoff: time.Millisecond, Rand: func() float64 { return 0 }})
+		n, _ := New(srv.URL, &Options{Allow: allowLoopback, Backoff: time.Millisecond, Rand: func() float64 { return 0 }})
 		start := time.Now()
 		if err := n.Notify(t.Context(), ev); err != nil {
 			t.Fatal(err)
@@ -109,7 +110,7 @@ func TestNotify_RetryAfter(t *testing.T) {
 			w.Header().Set("Retry-After", "120")
 			w.WriteHeader(http.StatusTooManyRequests)
 		}
-		n, _ := New(srv.URL, &Options{Backoff: time.Millisecond})
+		n, _ := New(srv.URL, &Options{Allow: allowLoopback, Backoff: time.Millisecond})
 		err := n.Notify(t.Context(), ev)
 		if !errors.Is(err, ErrDelivery) || !strings.Contains(err.Error(), "asks to retry in 2m0s") || calls != 1 {
 			t.Fatalf("Notify = %v after %d calls", err, calls)
@@ -121,7 +122,7 @@ func TestNotify_RetryAfter(t *testing.T) {
 			w.Header().Set("Retry-After", "30")
 			w.WriteHeader(http.StatusTooManyRequests)
 		}
-		n, _ := New(srv.URL, &Options{Backoff: time.Millisecond})
+		n, _ := New(srv.URL, &Options{Allow: allowLoopback, Backoff: time.Millisecond})
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		err := n.Notify(ctx, ev)
@@ -175,3 +176,7 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// allowLoopback lets the tests reach their receiver on 127.0.0.1, which the
+// destination policy refuses by default.
+var allowLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,7 +66,18 @@ type Options struct {
 	// Secret signs each delivery (HMAC-SHA256); empty means unsigned.
 	Secret []byte
 	// Client sends the requests (nil = a client with Timeout per attempt).
+	// It is copied: redirects are followed only within the URL's origin,
+	// and when its Transport is nil or an *http.Transport without its own
+	// dialer, the destination policy below is applied as it connects.
 	Client *http.Client
+	// Allow and Deny are the destination policy, checked on the address
+	// each connection is made to (after DNS resolution, so DNS rebinding
+	// cannot dodge it). Public addresses are allowed; loopback, private,
+	// link-local and other non-public ones are refused unless in Allow
+	// (127.0.0.1/32 for a receiver on the same machine); an address in Deny
+	// is always refused. With an HTTP proxy from the environment, the
+	// address checked is the proxy's.
+	Allow, Deny []netip.Prefix
 	// Timeout bounds each attempt (0 = 5s).
 	Timeout time.Duration
 	// Retries is the number of retries after the first attempt (0 = 3;
@@ -113,9 +125,7 @@ func New(rawURL string, opts *Options) (*Notifier, error) {
 	if n.opts.Timeout <= 0 {
 		n.opts.Timeout = 5 * time.Second
 	}
-	if n.opts.Client == nil {
-		n.opts.Client = &http.Client{Timeout: n.opts.Timeout}
-	}
+	n.opts.Client = n.client(n.opts.Client)
 	if n.opts.Retries == 0 {
 		n.opts.Retries = 3
 	} else if n.opts.Retries < 0 {
@@ -213,7 +223,7 @@ func (n *Notifier) Notify(ctx context.Context, e retrain.Event) error {
 			break
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrDelivery, last)
+	return fmt.Errorf("%w: %w", ErrDelivery, last)
 }
 
 // post makes one attempt and says whether a failure is worth retrying and,
@@ -238,6 +248,9 @@ func (n *Notifier) post(ctx context.Context, body []byte, key string) (retry boo
 		req.Header.Set(HeaderStdSignature, SignStandard(n.opts.Secret, key, ts, body))
 	}
 	resp, err := n.opts.Client.Do(req)
+	if errors.Is(err, ErrDestination) {
+		return false, 0, fmt.Errorf("%w (see Options.Allow)", ErrDestination)
+	}
 	if err != nil {
 		return true, 0, scrub(err)
 	}

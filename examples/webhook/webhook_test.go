@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +30,10 @@ import (
 
 // firstWord is a classifier predicting the first word of a text.
 type firstWord struct{}
+
+// loopback allows the test receivers on 127.0.0.1, which the destination
+// policy refuses by default.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 
 func (firstWord) Predict(text string) model.Prediction {
 	w, _, _ := strings.Cut(text, " ")
@@ -70,7 +76,7 @@ func TestNotify_Delivery(t *testing.T) {
 		json.Unmarshal(body, &got.payload)
 	}))
 	defer srv.Close()
-	n, err := webhook.New(srv.URL+"/hook", &webhook.Options{Secret: secret})
+	n, err := webhook.New(srv.URL+"/hook", &webhook.Options{Allow: loopback, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +129,7 @@ func TestNotify_RetriesOn5xx(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	n, _ := webhook.New(srv.URL, &webhook.Options{Backoff: time.Millisecond})
+	n, _ := webhook.New(srv.URL, &webhook.Options{Allow: loopback, Backoff: time.Millisecond})
 	if err := n.Notify(context.Background(), retrain.Event{Type: retrain.EventRunFailed}); err != nil || calls.Load() != 3 {
 		t.Fatalf("Notify = %v after %d calls", err, calls.Load())
 	}
@@ -134,7 +140,7 @@ func TestNotify_RetriesOn5xx(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 	}))
 	defer srv4.Close()
-	n, _ = webhook.New(srv4.URL, &webhook.Options{Backoff: time.Millisecond})
+	n, _ = webhook.New(srv4.URL, &webhook.Options{Allow: loopback, Backoff: time.Millisecond})
 	if err := n.Notify(context.Background(), retrain.Event{Type: retrain.EventRunFailed}); !errors.Is(err, webhook.ErrDelivery) || calls.Load() != 1 {
 		t.Fatalf("Notify = %v after %d calls", err, calls.Load())
 	}
@@ -196,7 +202,7 @@ func TestRetrain_BadEndpoints(t *testing.T) {
 			}
 			defer close(release) // runs before srv.Close
 			u += "/hooks/" + canary + "?token=" + canary
-			n, err := webhook.New(u, &webhook.Options{Secret: secret, Timeout: 150 * time.Millisecond, Backoff: 20 * time.Millisecond})
+			n, err := webhook.New(u, &webhook.Options{Allow: loopback, Secret: secret, Timeout: 150 * time.Millisecond, Backoff: 20 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,4 +284,74 @@ func ExampleVerify() {
 	// Output:
 	// <nil>
 	// webhook: bad signature
+}
+
+// TestNotify_DestinationPolicy: loopback, private and link-local
+// destinations are refused unless allowed, whatever name the URL uses (the
+// check is on the address connected to), and Deny wins over Allow.
+func TestNotify_DestinationPolicy(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	ev := retrain.Event{Type: retrain.EventRunSkipped, RunID: "r1", Record: &retrain.Record{RetrainID: "r1", Status: "skipped"}}
+	tried := 0
+	for _, tc := range []struct {
+		url         string
+		allow, deny []netip.Prefix
+		ok          bool
+	}{
+		{srv.URL, nil, nil, false},
+		{"http://localhost:" + port, nil, nil, false}, // a name resolving to loopback (as a rebinding name would)
+		{"http://127.0.0.2:" + port, loopback, nil, false},
+		{"http://10.0.0.1:" + port, nil, nil, false},
+		{"http://169.254.169.254:" + port, nil, nil, false}, // cloud metadata
+		{"http://[::1]:" + port, nil, nil, false},
+		{srv.URL, loopback, loopback, false},
+		{srv.URL, loopback, nil, true},
+	} {
+		tried++
+		n, err := webhook.New(tc.url, &webhook.Options{Allow: tc.allow, Deny: tc.deny, Retries: -1, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = n.Notify(t.Context(), ev)
+		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, webhook.ErrDestination)) {
+			t.Errorf("%s allow %v deny %v: %v", tc.url, tc.allow, tc.deny, err)
+		}
+	}
+	if hits.Load() != 1 {
+		t.Errorf("the receiver got %d deliveries, want 1 (the allowed one)", hits.Load())
+	}
+	t.Logf("destinations tried: %d", tried)
+}
+
+// TestNotify_NoCrossOriginRedirect: a redirect to another origin is not
+// followed (the signed body stays with the receiver the URL names); one
+// within the origin is.
+func TestNotify_NoCrossOriginRedirect(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	var home atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+		case "/moved":
+			http.Redirect(w, r, "/here", http.StatusPermanentRedirect)
+		default:
+			home.Add(1)
+		}
+	}))
+	defer srv.Close()
+	ev := retrain.Event{Type: retrain.EventRunSkipped, RunID: "r1", Record: &retrain.Record{RetrainID: "r1", Status: "skipped"}}
+	n, _ := webhook.New(srv.URL+"/away", &webhook.Options{Allow: loopback, Retries: -1, Secret: []byte("s")})
+	if err := n.Notify(t.Context(), ev); err == nil || elsewhere.Load() != 0 {
+		t.Errorf("cross-origin redirect: err %v, other host got %d deliveries", err, elsewhere.Load())
+	}
+	n, _ = webhook.New(srv.URL+"/moved", &webhook.Options{Allow: loopback, Retries: -1})
+	if err := n.Notify(t.Context(), ev); err != nil || home.Load() != 1 {
+		t.Errorf("same-origin redirect: err %v, %d deliveries", err, home.Load())
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"moodfood/internal/nofollow"
 )
 
 // ErrLocked is returned by TryLock when another process holds the lock.
@@ -55,7 +57,7 @@ type Lock struct {
 // waiting. It returns ErrLocked when another holder has it. The holder's pid
 // is written into the file for people and status pages to read.
 func TryLock(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := nofollow.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func TryLock(path string) (*Lock, error) {
 
 // LockWait takes an exclusive lock on path, waiting for the current holder.
 func LockWait(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := nofollow.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func Holder(path string) (pid int, held bool, err error) {
 		l.Unlock()
 		return 0, false, nil
 	case errors.Is(err, ErrLocked):
-		b, rerr := os.ReadFile(path)
+		b, rerr := nofollow.ReadFile(path)
 		if rerr != nil {
 			return 0, true, nil
 		}

@@ -12,6 +12,7 @@ import (
 
 	"moodfood/internal/atomicfile"
 	"moodfood/internal/flock"
+	"moodfood/internal/nofollow"
 )
 
 // AppenderOptions tunes an Appender. The zero value (or nil) is a set of
@@ -80,7 +81,7 @@ func OpenAppender(path string, opts *AppenderOptions) (*Appender, error) {
 }
 
 func (a *Appender) open() error {
-	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := nofollow.OpenFile(a.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("jsonl: %w", err)
 	}

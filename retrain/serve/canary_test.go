@@ -179,10 +179,9 @@ func TestServer_CanaryWithoutSession(t *testing.T) {
 	if err := s.StartCanary(t.Context(), "B", 0.5); err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(1, 2))
 	n := map[string]int{}
 	for range 2000 {
-		a, err := s.Classify(t.Context(), serve.Request{Text: "x", QueryID: fmt.Sprint(r.Uint64())})
+		a, err := s.Classify(t.Context(), serve.Request{Text: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,16 +41,16 @@ type Request struct {
 	// Text is the user's input.
 	Text string
 	// SessionID is the sticky key of the canary split (a session or a user
-	// id). Without it the query id is used, so the query lands in the
-	// canary with the canary's probability but not stickily.
+	// id), at most MaxSessionIDBytes. Without it the query id is used, so
+	// the query lands in the canary with the canary's probability but not
+	// stickily.
 	SessionID string
-	// QueryID identifies the query in the log and in Feedback. Empty means
-	// a new one from Options.NewQueryID.
-	QueryID string
 }
 
 // Answer is the result of Classify.
 type Answer struct {
+	// QueryID identifies the query in the log and in Feedback. The Server
+	// issues it (signed with Options.QueryIDKey); clients cannot choose it.
 	QueryID string `json:"query_id"`
 	// Label is the answer's primary intent and Labels all its intents: the
 	// model's prediction on RouteML and RouteDegraded, the LLM's labels on
@@ -161,6 +161,9 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	if err := checkText(req.Text); err != nil {
 		return Answer{}, err
 	}
+	if len(req.SessionID) > MaxSessionIDBytes {
+		return Answer{}, fmt.Errorf("%w: session id of %d bytes (at most %d)", ErrTooLong, len(req.SessionID), MaxSessionIDBytes)
+	}
 	if err := ctx.Err(); err != nil {
 		s.canceled.Add(1)
 		return Answer{}, fmt.Errorf("serve: classify: %w", err)
@@ -170,10 +173,7 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	if cur == nil {
 		return Answer{}, ErrNoModel
 	}
-	qid := req.QueryID
-	if qid == "" {
-		qid = s.o.NewQueryID()
-	}
+	qid := s.issueID(start)
 	m, arm := cur, (*counters)(nil)
 	can := s.canary.Load()
 	if can != nil {
@@ -250,7 +250,7 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 		QueryID:       qid,
 		Timestamp:     start,
 		SessionID:     req.SessionID,
-		Text:          req.Text,
+		Text:          s.redact(req.Text),
 		Method:        dataset.Method(a.Route),
 		PrimaryIntent: p.Label,
 		Confidence:    p.Confidence,
@@ -339,11 +339,19 @@ func (s *Server) warnLog(msg string, err error) {
 // the QueryLogger (a dataset.Feedback record, joined to its query by the
 // export) and counted for the version and canary arm that answered, when
 // queryID is among the last Options.FeedbackWindow queries of this Server.
-// Feedback for an unknown query id is still logged (another replica may have
-// served it) and counted in Stats.UnattributedFeedback.
 //
-// Feedback returns ErrNoQueryID for an empty id, ErrClosed after Close, and
-// the QueryLogger's error, wrapped.
+// Only the asker can give feedback, once: queryID must be an id a Server
+// with this Options.QueryIDKey issued (ErrUnknownQuery otherwise: a made-up
+// id is neither logged nor counted), at most Options.FeedbackTTL ago
+// (ErrFeedbackExpired), that got no feedback yet (ErrDuplicateFeedback;
+// the last 10×FeedbackWindow ids with feedback are remembered). Feedback on
+// a valid id this Server does not remember (another replica served it, or
+// it is older than FeedbackWindow queries) is logged and counted in
+// Stats.UnattributedFeedback.
+//
+// Feedback returns ErrNoQueryID for an empty id, ErrTooLong for one over
+// MaxQueryIDBytes, ErrClosed after Close, and the QueryLogger's error,
+// wrapped.
 func (s *Server) Feedback(ctx context.Context, queryID string, positive bool) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -354,6 +362,13 @@ func (s *Server) Feedback(ctx context.Context, queryID string, positive bool) er
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("serve: feedback: %w", err)
 	}
+	now := s.o.Now()
+	if err := s.checkID(queryID, now); err != nil {
+		return fmt.Errorf("serve: feedback: %w", err)
+	}
+	if !s.seen.add(queryID) {
+		return fmt.Errorf("serve: feedback: %w", ErrDuplicateFeedback)
+	}
 	if at, ok := s.recent.get(queryID); ok {
 		at.version.feedback(positive)
 		if at.arm != nil {
@@ -362,8 +377,9 @@ func (s *Server) Feedback(ctx context.Context, queryID string, positive bool) er
 	} else {
 		s.unattrib.Add(1)
 	}
-	err := s.o.QueryLog.Feedback(dataset.Feedback{QueryID: queryID, Timestamp: s.o.Now(), Positive: positive})
+	err := s.o.QueryLog.Feedback(dataset.Feedback{QueryID: queryID, Timestamp: now, Positive: positive})
 	if err != nil {
+		s.seen.remove(queryID)
 		return fmt.Errorf("serve: feedback: %w", err)
 	}
 	return nil

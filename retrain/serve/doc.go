@@ -27,6 +27,18 @@
 // model_version is the version that actually answered and whose llm_labels
 // are the teacher's labels. Feedback logs a dataset.Feedback record.
 //
+// # Query ids and feedback
+//
+// The Server issues every query id (Answer.QueryID): a random part, the
+// time and an HMAC-SHA-256 signature with Options.QueryIDKey. Clients
+// cannot choose one, so a query's record cannot be replaced and feedback
+// cannot be made up: Feedback accepts only an id a Server with the same key
+// issued, within Options.FeedbackTTL (24 h), once, and refuses ids over
+// MaxQueryIDBytes and session ids over MaxSessionIDBytes (ErrTooLong)
+// before storing anything. Memory stays bounded whatever clients send: the
+// Server remembers Options.FeedbackWindow query ids of its own making and
+// ten times as many that got feedback.
+//
 // # Hot reload
 //
 // The serving model sits behind an atomic pointer and is replaced whole: a

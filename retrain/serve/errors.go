@@ -38,4 +38,16 @@ var (
 	ErrTextTooLong = errors.New("serve: text too long")
 	// ErrNoQueryID is returned by Feedback for an empty query id.
 	ErrNoQueryID = errors.New("serve: empty query id")
+	// ErrUnknownQuery is returned by Feedback for a query id this Server
+	// (or one sharing its Options.QueryIDKey) did not issue.
+	ErrUnknownQuery = errors.New("serve: query id was not issued by this server")
+	// ErrFeedbackExpired is returned by Feedback for a query older than
+	// Options.FeedbackTTL.
+	ErrFeedbackExpired = errors.New("serve: feedback window has passed")
+	// ErrDuplicateFeedback is returned by Feedback for a query that already
+	// got feedback.
+	ErrDuplicateFeedback = errors.New("serve: query already has feedback")
+	// ErrTooLong is returned for a client field over its limit
+	// (MaxQueryIDBytes, MaxSessionIDBytes).
+	ErrTooLong = errors.New("serve: field too long")
 )

@@ -84,7 +84,8 @@ type Options struct {
 	OnDisagreement func(Disagreement)
 
 	// FeedbackWindow is how many recent query ids the Server remembers to
-	// attribute feedback to the version and canary arm that answered.
+	// attribute feedback to the version and canary arm that answered, and
+	// ten times as many ids that got feedback (so that each gets it once).
 	// Zero means DefaultFeedbackWindow.
 	FeedbackWindow int
 
@@ -94,9 +95,25 @@ type Options struct {
 	// (PollInterval, LLMTimeout's context, NotifyTimeout) run on the real
 	// clock. nil means time.Now.
 	Now func() time.Time
-	// NewQueryID makes the id of a query whose Request has none. nil means
+	// NewQueryID makes the random part of a query id (see Answer.QueryID);
+	// the Server adds the time and a signature. nil means
 	// dataset.NewQueryID.
 	NewQueryID func() string
+	// QueryIDKey is the HMAC key query ids are signed with, so that
+	// Feedback accepts only ids a Server with this key issued. Replicas
+	// behind one load balancer share it; nil means a random key per
+	// Server (feedback then reaches only the process that answered).
+	QueryIDKey []byte
+	// Redact, if set, rewrites a query's text before anything holding it
+	// is written: the query log record and the Disagreement passed to
+	// OnDisagreement (masking e-mail addresses or phone numbers, say). The
+	// model and the LLM still see the original text. It must be quick, safe
+	// for concurrent use and must not return an empty string for a
+	// non-empty one (the query log refuses empty texts).
+	Redact func(text string) string
+	// FeedbackTTL is how long after its query feedback is accepted. Zero
+	// means DefaultFeedbackTTL; a negative value means no limit.
+	FeedbackTTL time.Duration
 	// Logger receives reloads, refusals, rollbacks and (rate-limited)
 	// query-log failures. nil discards.
 	Logger *slog.Logger
@@ -177,6 +194,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.NewQueryID == nil {
 		o.NewQueryID = dataset.NewQueryID
+	}
+	if len(o.QueryIDKey) == 0 {
+		o.QueryIDKey = newKey()
+	}
+	if o.FeedbackTTL == 0 {
+		o.FeedbackTTL = DefaultFeedbackTTL
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

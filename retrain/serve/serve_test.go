@@ -200,45 +200,83 @@ func TestServer_ClassifyErrors(t *testing.T) {
 func TestServer_QueryIDs(t *testing.T) {
 	n := 0
 	s, _ := newTestServer(t, &serve.Options{NewQueryID: func() string { n++; return "q" + string(rune('0'+n)) }})
-	if a := classify(t, s, "x", ""); a.QueryID != "q1" {
-		t.Fatalf("QueryID %q", a.QueryID)
+	a1, a2 := classify(t, s, "x", ""), classify(t, s, "x", "")
+	if !strings.HasPrefix(a1.QueryID, "q1.") || !strings.HasPrefix(a2.QueryID, "q2.") || len(a1.QueryID) > serve.MaxQueryIDBytes {
+		t.Fatalf("QueryIDs %q, %q: want the nonce, the time and a signature", a1.QueryID, a2.QueryID)
 	}
-	a, err := s.Classify(t.Context(), serve.Request{Text: "x", QueryID: "mine"})
-	if err != nil || a.QueryID != "mine" {
-		t.Fatalf("QueryID %q, %v", a.QueryID, err)
+	if _, err := s.Classify(t.Context(), serve.Request{Text: "x", SessionID: strings.Repeat("s", serve.MaxSessionIDBytes+1)}); !errors.Is(err, serve.ErrTooLong) {
+		t.Fatalf("a long session id: %v, want ErrTooLong", err)
 	}
 }
 
-func TestServer_Feedback(t *testing.T) {
+// TestServer_FeedbackOnlyFromTheAsker: feedback is accepted for an id the
+// Server issued, once, within FeedbackTTL; made-up, altered, foreign-key,
+// expired and oversized ids are refused and neither logged nor counted.
+func TestServer_FeedbackOnlyFromTheAsker(t *testing.T) {
 	log := &recLog{}
-	s, _ := newTestServer(t, &serve.Options{QueryLog: log, Now: func() time.Time { return time.Unix(1e9, 0) }})
+	now := time.Unix(1e9, 0)
+	clock := func() time.Time { return now }
+	key := []byte("replicas share this key")
+	s, _ := newTestServer(t, &serve.Options{QueryLog: log, Now: clock, QueryIDKey: key})
 	a := classify(t, s, "x", "")
+	other, _ := newTestServer(t, &serve.Options{Now: clock}) // another key
+	foreign := classify(t, other, "x", "")
+	replica, _ := newTestServer(t, &serve.Options{Now: clock, QueryIDKey: key})
+	shared := classify(t, replica, "x", "")
+	forged := []byte(a.QueryID)
+	forged[0] ^= 1
+	// The same signature spelled differently (the last base64 character's
+	// unused bits set): a second id for the same query would defeat "once".
+	respelled := []byte(a.QueryID)
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	respelled[len(respelled)-1] = b64[strings.IndexByte(b64, respelled[len(respelled)-1])|1]
+
+	for name, tc := range map[string]struct {
+		id   string
+		want error
+	}{
+		"made up":      {"q-000001", serve.ErrUnknownQuery},
+		"altered":      {string(forged), serve.ErrUnknownQuery},
+		"respelled":    {string(respelled), serve.ErrUnknownQuery},
+		"other key":    {foreign.QueryID, serve.ErrUnknownQuery},
+		"one megabyte": {strings.Repeat("q", 1<<20), serve.ErrTooLong},
+		"empty":        {"", serve.ErrNoQueryID},
+	} {
+		if err := s.Feedback(t.Context(), tc.id, true); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
 	if err := s.Feedback(t.Context(), a.QueryID, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Feedback(t.Context(), a.QueryID, false); err != nil {
-		t.Fatal(err)
+	if err := s.Feedback(t.Context(), a.QueryID, false); !errors.Is(err, serve.ErrDuplicateFeedback) {
+		t.Fatalf("second feedback: %v, want ErrDuplicateFeedback", err)
 	}
-	if err := s.Feedback(t.Context(), "unknown", true); err != nil {
-		t.Fatal(err)
+	if err := s.Feedback(t.Context(), shared.QueryID, true); err != nil {
+		t.Fatalf("feedback on a replica's query: %v", err)
 	}
-	if err := s.Feedback(t.Context(), "", true); !errors.Is(err, serve.ErrNoQueryID) {
-		t.Fatalf("err = %v", err)
+	late := classify(t, s, "x", "")
+	now = now.Add(serve.DefaultFeedbackTTL + time.Second)
+	if err := s.Feedback(t.Context(), late.QueryID, true); !errors.Is(err, serve.ErrFeedbackExpired) {
+		t.Fatalf("late feedback: %v, want ErrFeedbackExpired", err)
 	}
-	want := []dataset.Feedback{{QueryID: a.QueryID, Timestamp: time.Unix(1e9, 0), Positive: true},
-		{QueryID: a.QueryID, Timestamp: time.Unix(1e9, 0)}, {QueryID: "unknown", Timestamp: time.Unix(1e9, 0), Positive: true}}
-	if !slices.EqualFunc(log.feedback, want, func(a, b dataset.Feedback) bool {
-		return a.QueryID == b.QueryID && a.Positive == b.Positive && a.Timestamp.Equal(b.Timestamp)
-	}) {
-		t.Fatalf("logged %+v", log.feedback)
+
+	if len(log.feedback) != 2 || log.feedback[0].QueryID != a.QueryID || !log.feedback[0].Positive || log.feedback[1].QueryID != shared.QueryID {
+		t.Fatalf("logged %+v, want the two accepted ones", log.feedback)
 	}
 	st := s.Stats()
-	if v := st.Versions[0]; v.Positive != 1 || v.Negative != 1 || st.UnattributedFeedback != 1 {
+	if v := st.Versions[0]; v.Positive != 1 || v.Negative != 0 || st.UnattributedFeedback != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	now = now.Add(-serve.DefaultFeedbackTTL)
 	log.err = errors.New("disk full")
-	if err := s.Feedback(t.Context(), a.QueryID, true); err == nil {
+	b := classify(t, s, "x", "")
+	if err := s.Feedback(t.Context(), b.QueryID, true); err == nil {
 		t.Fatal("logger error not returned")
+	}
+	log.err = nil
+	if err := s.Feedback(t.Context(), b.QueryID, true); err != nil {
+		t.Fatalf("retry after a logger error: %v", err)
 	}
 }
 
@@ -421,5 +459,27 @@ func TestServer_RoutingMatchesFallbackReason(t *testing.T) {
 				t.Errorf("shadow counted %d fallbacks, FallbackReason says %d", got, wantFallbacks)
 			}
 		})
+	}
+}
+
+// TestServer_Redact: the redaction hook rewrites the text before the query
+// log and the shadow hook see it; the model still sees the original.
+func TestServer_Redact(t *testing.T) {
+	log := &recLog{}
+	var shadowed []serve.Disagreement
+	s, _ := newTestServer(t, &serve.Options{QueryLog: log,
+		Redact:         func(text string) string { return strings.ReplaceAll(text, "alice@example.com", "<EMAIL>") },
+		OnDisagreement: func(d serve.Disagreement) { shadowed = append(shadowed, d) }})
+	if err := s.StartShadow(t.Context(), "B"); err != nil {
+		t.Fatal(err)
+	}
+	classify(t, s, "mail me at alice@example.com", "")
+	if len(log.queries) != 1 || log.queries[0].Text != "mail me at <EMAIL>" {
+		t.Fatalf("logged %+v", log.queries)
+	}
+	for _, d := range shadowed {
+		if strings.Contains(d.Text, "alice") {
+			t.Fatalf("shadow hook saw %q", d.Text)
+		}
 	}
 }

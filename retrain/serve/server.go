@@ -56,6 +56,7 @@ type Server struct {
 	logWarnAt   atomic.Int64 // Options.Now in unix nanos at the last query-log warning; 0 = none yet
 
 	recent  recentQueries
+	seen    seenIDs
 	latency routeLatency
 
 	closed    atomic.Bool
@@ -121,6 +122,7 @@ func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 		s.win = o.Watchdog.Window
 	}
 	s.recent.init(o.FeedbackWindow)
+	s.seen.init(10 * o.FeedbackWindow)
 	if err := s.Reload(ctx); err != nil && !errors.Is(err, backup.ErrNoCurrent) {
 		if !errors.Is(err, ErrRefused) || !s.fallBack(ctx, err) {
 			return nil, err

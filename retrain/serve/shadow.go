@@ -139,7 +139,7 @@ func (s *Server) runShadow(sh *shadow, req Request, a *Answer, compared bool) {
 		QueryID:          a.QueryID,
 		Timestamp:        s.o.Now(),
 		SessionID:        req.SessionID,
-		Text:             req.Text,
+		Text:             s.redact(req.Text),
 		Version:          a.ModelVersion,
 		Label:            a.ML.Label,
 		Confidence:       a.ML.Confidence,

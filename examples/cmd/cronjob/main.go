@@ -78,6 +78,9 @@
 // --webhook-url-file or from the environment variable MOODFOOD_WEBHOOK_URL,
 // and the signing secret from --webhook-secret-file or MOODFOOD_WEBHOOK_SECRET;
 // never from a flag value, since a process's arguments are public.
+// MOODFOOD_WEBHOOK_ALLOW lists the non-public addresses (CIDRs) a delivery
+// may connect to (none by default: loopback, private and link-local ones are
+// refused) and MOODFOOD_WEBHOOK_DENY more addresses it may not.
 // examples/webhook/receiver is a receiver that checks signatures.
 package main
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -50,6 +51,12 @@ func (w *webhookFlags) notifier(warn io.Writer) (retrain.Notifier, error) {
 	if secret != "" {
 		opts.Secret = []byte(secret)
 	}
+	if opts.Allow, err = prefixes(os.Getenv("MOODFOOD_WEBHOOK_ALLOW"), "MOODFOOD_WEBHOOK_ALLOW"); err != nil {
+		return nil, err
+	}
+	if opts.Deny, err = prefixes(os.Getenv("MOODFOOD_WEBHOOK_DENY"), "MOODFOOD_WEBHOOK_DENY"); err != nil {
+		return nil, err
+	}
 	n, err := webhook.New(url, &opts)
 	if err != nil {
 		return nil, err // the webhook package never puts the URL in an error
@@ -86,4 +93,26 @@ func secretValue(file, env, flagName string, warn io.Writer) (string, error) {
 		return "", fmt.Errorf("%s %s is empty", flagName, file)
 	}
 	return v, nil
+}
+
+// prefixes parses a comma-separated list of CIDR prefixes or addresses
+// (an address is its own /32 or /128).
+func prefixes(list, name string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%s: %q is neither a CIDR prefix nor an address", name, f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -49,7 +49,7 @@ func TestWebhook(t *testing.T) {
 	}
 	root := filepath.Join(dir, "root")
 	env, _ := fakeEnv(t)
-	env = append(env, "MOODFOOD_WEBHOOK_URL="+srv.URL)
+	env = append(env, "MOODFOOD_WEBHOOK_URL="+srv.URL, "MOODFOOD_WEBHOOK_ALLOW=127.0.0.1")
 	r := cronjob(t, env, "run", "--force", "--root", root, "--init", demo, "--webhook-secret-file", secretFile)
 	r.want(t, exitOK, "run with a webhook")
 	if strings.Contains(r.stdout+r.stderr, srv.URL) {
@@ -70,7 +70,7 @@ func TestWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	fenv, _ := fakeEnv(t)
-	r = cronjob(t, append(fenv, "MOODFOOD_WEBHOOK_SECRET="+string(secret)), "run", "--root", root, "--webhook-url-file", urlFile)
+	r = cronjob(t, append(fenv, "MOODFOOD_WEBHOOK_SECRET="+string(secret), "MOODFOOD_WEBHOOK_ALLOW=127.0.0.1"), "run", "--root", root, "--webhook-url-file", urlFile)
 	r.want(t, exitOK, "run with the URL from a file")
 	if !strings.Contains(r.stderr, "readable by other users") {
 		t.Errorf("no warning about the URL file's mode: %s", r.stderr)
@@ -100,7 +100,7 @@ func TestWebhook_FailureOnStderr(t *testing.T) {
 		t.Fatal(err)
 	}
 	env, _ := fakeEnv(t)
-	r := cronjob(t, append(env, "MOODFOOD_WEBHOOK_URL="+srv.URL), "run", "--root", root)
+	r := cronjob(t, append(env, "MOODFOOD_WEBHOOK_URL="+srv.URL, "MOODFOOD_WEBHOOK_ALLOW=127.0.0.1"), "run", "--root", root)
 	r.want(t, exitFailed, "run without data, with a failing webhook")
 	if !strings.Contains(r.stderr, "warning: webhook: run.failed notification not delivered: webhook: delivery failed: webhook: HTTP 404") {
 		t.Fatalf("stderr does not report the failed delivery:\n%s", r.stderr)

@@ -331,6 +331,7 @@ type world struct {
 	clock  *simClock
 	llm    *fakeLLM
 	r      *retrain.Retrainer
+	qid    string // nonce of the next query id (serve.Options.NewQueryID)
 	data   *dataset.FileStore
 	log    *dataset.Logger
 	models *backup.FileStore
@@ -407,6 +408,10 @@ func newWorld(ctx context.Context, root string, o Options, seedSet []model.Examp
 		Ambiguity:    o.Ambiguity,
 		PollInterval: -1, // the simulation reloads after each run
 		Now:          w.clock.Now,
+		// Query ids are issued by the server; a fixed key and the
+		// simulation's own nonces keep a run reproducible.
+		NewQueryID: func() string { return w.qid },
+		QueryIDKey: []byte("moodfood simulate"),
 	})
 	if err != nil {
 		w.close()
@@ -487,7 +492,8 @@ func (w *world) serveMonth(ctx context.Context, m int, queries []model.Example) 
 	for i, q := range queries {
 		w.clock.Start(start.Add(time.Duration(i) * step))
 		qid := fmt.Sprintf("m%02d-q%06d", m, i)
-		a, err := w.srv.Classify(ctx, serve.Request{Text: q.Text, QueryID: qid})
+		w.qid = qid
+		a, err := w.srv.Classify(ctx, serve.Request{Text: q.Text})
 		if err != nil {
 			return row, fmt.Errorf("simulate: month %d: %w", m, err)
 		}
@@ -505,7 +511,7 @@ func (w *world) serveMonth(ctx context.Context, m int, queries []model.Example) 
 		lat = append(lat, ms)
 		latSum += ms
 		if hash01(w.o.Seed, "feedback", qid) < w.o.FeedbackRate {
-			if err := w.srv.Feedback(ctx, qid, right); err != nil {
+			if err := w.srv.Feedback(ctx, a.QueryID, right); err != nil {
 				return row, fmt.Errorf("simulate: month %d: %w", m, err)
 			}
 			if right {

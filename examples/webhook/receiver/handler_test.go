@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,10 @@ import (
 
 // TestHandler posts deliveries made by the real Notifier, then forged,
 // stale, repeated and malformed ones.
+// loopback allows the test receivers on 127.0.0.1, which the destination
+// policy refuses by default.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
 func TestHandler(t *testing.T) {
 	secret := []byte("s3cret")
 	var out bytes.Buffer
@@ -23,7 +28,7 @@ func TestHandler(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	n, err := webhook.New(srv.URL, &webhook.Options{Secret: secret, Retries: -1})
+	n, err := webhook.New(srv.URL, &webhook.Options{Allow: loopback, Secret: secret, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,15 +44,15 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("printed:\n%s", got)
 	}
 
-	wrong, _ := webhook.New(srv.URL, &webhook.Options{Secret: []byte("other"), Retries: -1})
+	wrong, _ := webhook.New(srv.URL, &webhook.Options{Allow: loopback, Secret: []byte("other"), Retries: -1})
 	if err := wrong.Notify(context.Background(), ev); err == nil {
 		t.Error("a delivery signed with another secret was accepted")
 	}
-	unsigned, _ := webhook.New(srv.URL, &webhook.Options{Retries: -1})
+	unsigned, _ := webhook.New(srv.URL, &webhook.Options{Allow: loopback, Retries: -1})
 	if err := unsigned.Notify(context.Background(), ev); err == nil {
 		t.Error("an unsigned delivery was accepted")
 	}
-	stale, _ := webhook.New(srv.URL, &webhook.Options{Secret: secret, Retries: -1,
+	stale, _ := webhook.New(srv.URL, &webhook.Options{Allow: loopback, Secret: secret, Retries: -1,
 		Now: func() time.Time { return time.Now().Add(-time.Hour) }})
 	if err := stale.Notify(context.Background(), ev); err == nil {
 		t.Error("a stale delivery was accepted")
