@@ -157,15 +157,36 @@ func sigmoid(z float64) float64 {
 // (relative weight under 5e-18, below float64 resolution of the sum) are
 // set to 0 without calling exp.
 func softmax(z []float64) {
+	inv := 1 / expShift(z, maxOf(z))
+	scale(z, inv)
+}
+
+// maxOf returns the largest of z (not empty, finite); with AVX2, four at a
+// time.
+func maxOf(z []float64) float64 {
+	n := 0
 	m := z[0]
-	for _, v := range z[1:] {
+	if useAVX2 && len(z) >= 4 {
+		n = len(z) &^ 3
+		m = maxAVX2(&z[0], n)
+	}
+	for _, v := range z[n:] {
 		if v > m {
 			m = v
 		}
 	}
-	inv := 1 / expShift(z, m)
-	for i := range z {
-		z[i] *= inv
+	return m
+}
+
+// scale multiplies z by a; with AVX2, four at a time.
+func scale(z []float64, a float64) {
+	n := 0
+	if useAVX2 && len(z) >= 4 {
+		n = len(z) &^ 3
+		scaleAVX2(&z[0], n, a)
+	}
+	for i := n; i < len(z); i++ {
+		z[i] *= a
 	}
 }
 

@@ -36,3 +36,9 @@ func addToRowsAVX2(w *float32, k int, idx *int32, alpha *float32, n int, grad *f
 
 //go:noescape
 func expShiftAVX2(z *float64, n int, m float64) (sum float64)
+
+//go:noescape
+func maxAVX2(z *float64, n int) float64
+
+//go:noescape
+func scaleAVX2(z *float64, n int, a float64)

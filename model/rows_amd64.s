@@ -365,3 +365,50 @@ eloop:
 edone:
 	VMOVSD X6, sum+24(FP)
 	RET
+
+// func maxAVX2(z *float64, n int) float64
+//
+// The largest of z[:n], n a positive multiple of 4 (finite values).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-24
+	MOVQ         z+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VMOVUPD      (DI), Y0
+	ADDQ         $32, DI
+	SUBQ         $4, CX
+	JEQ          mreduce
+
+mloop:
+	VMAXPD (DI), Y0, Y0
+	ADDQ   $32, DI
+	SUBQ   $4, CX
+	JNE    mloop
+
+mreduce:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $1, X0, X1
+	VMAXPD       X1, X0, X0
+	VZEROUPPER
+	VMOVSD       X0, ret+16(FP)
+	RET
+
+// func scaleAVX2(z *float64, n int, a float64)
+//
+// Multiplies z[:n] by a, n a multiple of 4.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	MOVQ         z+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD a+16(FP), Y1
+	SHRQ         $2, CX
+	JEQ          sdone2
+
+sloop:
+	VMULPD  (DI), Y1, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sloop
+	VZEROUPPER
+
+sdone2:
+	RET

@@ -16,3 +16,7 @@ func addToRowsAVX2(w *float32, k int, idx *int32, alpha *float32, n int, grad *f
 func expShiftAVX2(z *float64, n int, m float64) (sum float64) {
 	panic("model: no AVX2 kernel")
 }
+
+func maxAVX2(z *float64, n int) float64 { panic("model: no AVX2 kernel") }
+
+func scaleAVX2(z *float64, n int, a float64) { panic("model: no AVX2 kernel") }

@@ -117,3 +117,30 @@ func TestExpShift_MatchesMathExp(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxScale checks maxOf and scale against plain loops, bit for bit.
+func TestMaxScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 3, 4, 5, 8, 9, 150} {
+		for _, at := range []int{0, n / 2, n - 1} {
+			z := make([]float64, n)
+			for i := range z {
+				z[i] = -10 * rng.Float64()
+			}
+			z[at] = 3
+			if m := maxOf(z); m != 3 {
+				t.Errorf("n=%d, max at %d: maxOf = %v", n, at, m)
+			}
+			want := slices.Clone(z)
+			for i := range want {
+				want[i] *= 0.37
+			}
+			scale(z, 0.37)
+			for i := range z {
+				if math.Float64bits(z[i]) != math.Float64bits(want[i]) {
+					t.Errorf("n=%d: scale[%d] = %v, want %v", n, i, z[i], want[i])
+				}
+			}
+		}
+	}
+}

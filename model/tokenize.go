@@ -111,12 +111,14 @@ func truncate(s string, n int) string {
 	return s[:cut]
 }
 
-// spans calls emit(i, j) for every feature of the normalized buffer buf (as
-// returned by normalize): word n-grams up to cfg.WordNGrams, then character
-// n-grams of each "<word>" with cfg.CharMin..cfg.CharMax runes. starts is
-// scratch space for word and rune offsets; the possibly grown slice is
-// returned for reuse.
-func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, emit func(i, j int)) []int {
+// spans appends to out the bounds i, j (as two entries) of every feature
+// buf[i:j] of the normalized buffer buf (as returned by normalize): word
+// n-grams up to cfg.WordNGrams, then character n-grams of each "<word>" with
+// cfg.CharMin..cfg.CharMax runes. starts is scratch space for word and rune
+// offsets. It returns both slices, possibly grown, for reuse. (A slice
+// rather than a callback: the fast path's per-feature work then needs no
+// indirect call.)
+func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, out []int32) ([]int, []int32) {
 	// word starts: positions of the spaces that precede each word
 	starts = starts[:0]
 	for i := 0; i < wordEnd-1; i++ {
@@ -128,11 +130,11 @@ func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, emit func(i, 
 	starts = append(starts, wordEnd-1) // the final space
 	for n := 1; n <= cfg.WordNGrams; n++ {
 		for w := 0; w+n <= nw; w++ {
-			emit(starts[w], starts[w+n]+1)
+			out = append(out, int32(starts[w]), int32(starts[w+n]+1))
 		}
 	}
 	if cfg.CharMin <= 0 || wordEnd >= len(buf) {
-		return starts
+		return starts, out
 	}
 	// character part: split at each '<'
 	part := buf[wordEnd:]
@@ -156,7 +158,7 @@ func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, emit func(i, 
 			off := wordEnd + s
 			for n := cfg.CharMin; n <= cfg.CharMax && n <= L; n++ {
 				for k := 0; k+n <= L; k++ {
-					emit(off+k, off+k+n)
+					out = append(out, int32(off+k), int32(off+k+n))
 				}
 			}
 		} else {
@@ -170,13 +172,13 @@ func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, emit func(i, 
 			L := len(runes) - 1
 			for n := cfg.CharMin; n <= cfg.CharMax && n <= L; n++ {
 				for k := 0; k+n <= L; k++ {
-					emit(runes[k], runes[k+n])
+					out = append(out, int32(runes[k]), int32(runes[k+n]))
 				}
 			}
 		}
 		s = e
 	}
-	return starts[:base]
+	return starts[:base], out
 }
 
 // tokeniser implements nlp.Tokeniser with the package's feature
@@ -191,7 +193,10 @@ type tokeniser struct {
 func (t tokeniser) ForEachIn(text string, f func(token string)) {
 	buf, wordEnd := normalize(nil, text, t.cfg.CharMin > 0)
 	s := string(buf)
-	spans(buf, wordEnd, t.cfg, nil, func(i, j int) { f(s[i:j]) })
+	_, sp := spans(buf, wordEnd, t.cfg, nil, nil)
+	for k := 0; k < len(sp); k += 2 {
+		f(s[sp[k]:sp[k+1]])
+	}
 }
 
 // Tokenise returns every feature of text, in order, duplicates included.

@@ -111,6 +111,7 @@ func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
 type scratch struct {
 	buf    []byte
 	starts []int
+	spans  []int32   // feature bounds from spans
 	idx    []int32   // distinct features of the current text, first-seen order
 	cnt    []float64 // their counts, then their final values
 	table  []int32   // open-addressing set: feature -> position in idx, -1 empty
@@ -129,19 +130,12 @@ func newScratch() *scratch {
 }
 
 // features fills s.idx / s.cnt with the distinct known features of text and
-// their raw counts. It allocates nothing once s has warmed up.
+// their raw counts, in order of first occurrence. It allocates nothing once s
+// has warmed up.
 func (v *vectorizer) features(text string, s *scratch) {
-	s.buf, _ = normalize(s.buf, text, v.cfg.CharMin > 0)
+	var wordEnd int
+	s.buf, wordEnd = normalize(s.buf, text, v.cfg.CharMin > 0)
 	buf := s.buf
-	wordEnd := 0
-	// recover wordEnd: the word part ends at the first '<' (or the end)
-	wordEnd = len(buf)
-	for i, c := range buf {
-		if c == '<' {
-			wordEnd = i
-			break
-		}
-	}
 	s.idx = s.idx[:0]
 	s.cnt = s.cnt[:0]
 	// size the table for the worst case so that it stays at most half full
@@ -158,22 +152,25 @@ func (v *vectorizer) features(text string, s *scratch) {
 	}
 	mask := uint32(len(s.table) - 1)
 	table := s.table
-	s.starts = spans(buf, wordEnd, v.cfg, s.starts, func(i, j int) {
+	s.starts, s.spans = spans(buf, wordEnd, v.cfg, s.starts, s.spans[:0])
+	sp := s.spans
+	for k := 0; k+1 < len(sp); k += 2 {
+		i, j := int(sp[k]), int(sp[k+1])
 		var f int32
 		var ok bool
 		if n := j - i; n <= 8 {
-			var k uint64
+			var key uint64
 			if i+8 <= len(buf) {
-				k = binary.LittleEndian.Uint64(buf[i:]) & (^uint64(0) >> (64 - 8*n))
+				key = binary.LittleEndian.Uint64(buf[i:]) & (^uint64(0) >> (64 - 8*n))
 			} else {
-				k = pack(buf[i:j])
+				key = pack(buf[i:j])
 			}
-			f, ok = v.short.lookup(k)
+			f, ok = v.short.lookup(key)
 		} else {
 			f, ok = v.index[string(buf[i:j])]
 		}
 		if !ok {
-			return
+			continue
 		}
 		h := (uint32(f) * 0x9E3779B1) & mask
 		for {
@@ -182,15 +179,15 @@ func (v *vectorizer) features(text string, s *scratch) {
 				table[h] = int32(len(s.idx))
 				s.idx = append(s.idx, f)
 				s.cnt = append(s.cnt, 1)
-				return
+				break
 			}
 			if s.idx[p] == f {
 				s.cnt[p]++
-				return
+				break
 			}
 			h = (h + 1) & mask
 		}
-	})
+	}
 	// reset the table entries we used
 	for _, f := range s.idx {
 		h := (uint32(f) * 0x9E3779B1) & mask
