@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -84,17 +85,28 @@ func normalize(dst []byte, text string, chars bool) (buf []byte, wordEnd int) {
 	}
 	wordEnd = len(dst)
 	if chars {
-		// character part: "<w1><w2>..."
-		for i := 1; i < wordEnd; i++ {
-			if dst[i-1] == ' ' {
-				dst = append(dst, '<')
-			}
-			if dst[i] == ' ' {
-				dst = append(dst, '>')
-			} else {
-				dst = append(dst, dst[i])
+		// character part: "<w1><w2>...", one copy per word; each word of
+		// the word part " w1 w2 ... " gains '<' and '>' and loses a space
+		words := 0
+		for _, c := range dst[1:wordEnd] {
+			if c == ' ' {
+				words++
 			}
 		}
+		dst = slices.Grow(dst, wordEnd-1+words)
+		out := dst[wordEnd : 2*wordEnd-1+words]
+		j, start := 0, 1
+		for i := 1; i < wordEnd; i++ {
+			if dst[i] != ' ' {
+				continue
+			}
+			out[j] = '<'
+			j += 1 + copy(out[j+1:], dst[start:i])
+			out[j] = '>'
+			j++
+			start = i + 1
+		}
+		dst = dst[:2*wordEnd-1+words]
 	}
 	return dst, wordEnd
 }

@@ -228,3 +228,33 @@ func TestBuildFeatures_Blocks(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalize_CharPart checks the character part of normalize against
+// building it byte by byte from the word part.
+func TestNormalize_CharPart(t *testing.T) {
+	texts := []string{"", " ", "a", "I'm so HUNGRY!!", "don't 'quoted' x", "Crème brûlée, s'il vous plaît",
+		"日本語 テキスト", "a  b\\tc", "\xff\xfeab cd\xff", strings.Repeat("word ", 200)}
+	for _, ex := range synthetic(37, 3, 9) {
+		texts = append(texts, ex.Text)
+	}
+	for _, text := range texts {
+		words, wordEnd := normalize(nil, text, false)
+		want := append([]byte(nil), words...)
+		if len(words) > 1 {
+			for i := 1; i < wordEnd; i++ {
+				if words[i-1] == ' ' {
+					want = append(want, '<')
+				}
+				if words[i] == ' ' {
+					want = append(want, '>')
+				} else {
+					want = append(want, words[i])
+				}
+			}
+		}
+		got, gotEnd := normalize(make([]byte, 3, 5), text, true)
+		if string(got) != string(want) || gotEnd != wordEnd {
+			t.Errorf("normalize(%q) = %q (word part ends at %d), want %q (%d)", text, got, gotEnd, want, wordEnd)
+		}
+	}
+}
