@@ -186,7 +186,7 @@ func (s *ModelStore) read(ctx context.Context, q querier, v backup.Version) (bac
 		return backup.Manifest{}, nil, err
 	}
 	want := m.Files[0]
-	if want.Size < 0 || want.Size > 1<<34 {
+	if want.Size < 0 || want.Size > 1<<30 { // no model is that big: refused before allocating
 		return backup.Manifest{}, nil, fmt.Errorf("%w: size %d", backup.ErrCorrupt, want.Size)
 	}
 	rows, err := q.Query(ctx, "SELECT data FROM model_chunks WHERE version = $1 ORDER BY seq", v)
