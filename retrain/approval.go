@@ -171,7 +171,8 @@ func (run *run) deployStored(ctx context.Context, target *Record, reason string)
 	run.rec.OldVersion, run.rec.NewVersion, run.rec.NewMetrics = cur, v, target.NewMetrics
 	run.rec.DatasetQuality = target.DatasetQuality
 	run.begin(ctx, "deploy")
-	if err := (checkedStore{r}).Deploy(ctx, v); err != nil {
+	md, err := r.deployMark(ctx, v, target.Mark, true)
+	if err != nil {
 		run.end(ctx)
 		return Result{}, &StageError{Stage: "deploy", Err: err}
 	}
@@ -183,7 +184,7 @@ func (run *run) deployStored(ctx context.Context, target *Record, reason string)
 	run.rec.Canaries = fails
 	if (verr != nil || len(fails) > 0) && cur != "" {
 		run.end(pctx)
-		if err := r.cfg.Models.Deploy(pctx, cur); err != nil {
+		if err := r.rollback(pctx, cur, md); err != nil {
 			return run.fail(pctx, "rollback", err)
 		}
 		run.rec.RolledBackTo = cur
@@ -194,7 +195,7 @@ func (run *run) deployStored(ctx context.Context, target *Record, reason string)
 		return run.finish(pctx, trigger.OutcomeRolledBack, reason+"; "+why+"; rolled back to "+string(cur), EventModelRolledBack)
 	}
 	run.end(pctx)
-	if target.Mark != nil {
+	if target.Mark != nil && !md.marked {
 		if err := r.cfg.Data.Commit(pctx, *target.Mark); err != nil {
 			run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
 		}

@@ -19,8 +19,10 @@ type Trigger = trigger.Trigger
 //   - Snapshot exports new good samples from the query log, then returns the
 //     base set, the exported samples (split into old and new at the committed
 //     mark), the golden set and the mark to commit.
-//   - Commit advances the committed mark; it is called only after a deploy.
-//     Committing a mark at or before the current one is a no-op.
+//   - Commit advances the committed mark; it is called only after a deploy
+//     (not at all when the ModelStore commits the mark in the deploy's
+//     transaction: see MarkDeployer). Committing a mark at or before the
+//     current one is a no-op.
 //   - Pending returns the number of new samples cheaply (no full parse).
 //
 // Implementations must be safe for concurrent use.

@@ -593,7 +593,8 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.fail(ctx, "deploy", err)
 	}
 	run.begin(ctx, "deploy")
-	if err := cfg.Models.Deploy(ctx, put.Version); err != nil {
+	md, err := r.deployMark(ctx, put.Version, &snap.Mark, false)
+	if err != nil {
 		return run.fail(ctx, "deploy", err)
 	}
 	run.end(ctx)
@@ -620,7 +621,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		}
 		run.end(pctx)
 		run.begin(pctx, "rollback")
-		if err := cfg.Models.Deploy(pctx, dep.version); err != nil {
+		if err := r.rollback(pctx, dep.version, md); err != nil {
 			return run.fail(pctx, "rollback", fmt.Errorf("%s; rolling back to %s: %w", why, dep.version, err))
 		}
 		run.rec.RolledBackTo = dep.version
@@ -629,10 +630,12 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 	}
 	run.end(pctx)
 
-	// Commit the watermark; prune.
+	// Commit the watermark (unless the deploy did); prune.
 	run.begin(pctx, "commit")
-	if err := cfg.Data.Commit(pctx, snap.Mark); err != nil {
-		run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
+	if !md.marked {
+		if err := cfg.Data.Commit(pctx, snap.Mark); err != nil {
+			run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
+		}
 	}
 	if p, ok := cfg.Models.(backup.Pruner); ok && cfg.Retention != (backup.Policy{}) {
 		if removed, err := p.Prune(pctx, cfg.Retention); err != nil {

@@ -7,7 +7,7 @@
 //
 //	db, err := pgstore.Open(ctx, url, nil) // after pgstore.Migrate (cronjob migrate)
 //	db.Locker()  // retrain.Locker: pg_try_advisory_lock on a dedicated connection
-//	db.Models()  // retrain.ModelStore (+ Restorer, backup.Pruner, backup.Verifier)
+//	db.Models()  // retrain.ModelStore (+ Restorer, MarkDeployer, backup.Pruner, backup.Verifier)
 //	db.History() // retrain.History: one row per run
 //	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer, Signaler): base, golden, exported samples, watermarks
 //	db.QueryLog(nil) // serve.QueryLogger: batched COPY from a bounded queue

@@ -39,9 +39,12 @@ const bodyName = "model.bin"
 //   - Prune never deletes the deployed version (a foreign key refuses it
 //     too) or its rollback target, the newest older version that passes
 //     Verify; it holds the pointer's row lock, so no Deploy interleaves.
+//   - DeployMark moves the pointer and the DatasetStore's training
+//     watermark in one transaction, so a run that dies after its deploy
+//     never leaves the samples it trained on counted as new.
 //
-// It implements retrain.ModelStore, retrain.Restorer, backup.Pruner and
-// backup.Verifier, and is safe for concurrent use.
+// It implements retrain.ModelStore, retrain.Restorer, retrain.MarkDeployer,
+// backup.Pruner and backup.Verifier, and is safe for concurrent use.
 type ModelStore struct{ db *DB }
 
 // Models returns the schema's model registry.
