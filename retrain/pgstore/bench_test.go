@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -146,7 +149,13 @@ func BenchmarkExportSnapshot(b *testing.B) {
 					time.Sleep(time.Millisecond)
 				}
 			}
+			if err := l.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
 			l.Close()
+			if st := l.Stats(); st.Written != uint64(n) {
+				b.Fatalf("%d of %d queries written", st.Written, n)
+			}
 			ds, _ := db.Dataset(nil)
 			b.StartTimer()
 			t0 := time.Now()
@@ -231,4 +240,147 @@ func BenchmarkPutDeploy25MB(b *testing.B) {
 		defer s.Close()
 		run(b, s)
 	})
+}
+
+// Environment of the child processes of BenchmarkQueryLogProcesses.
+const (
+	benchChildEnv  = "MOODFOOD_PGSTORE_BENCH_CHILD"  // "pg" or "file"
+	benchTargetEnv = "MOODFOOD_PGSTORE_BENCH_TARGET" // database URL or log path
+	benchSchemaEnv = "MOODFOOD_PGSTORE_BENCH_SCHEMA"
+	benchCountEnv  = "MOODFOOD_PGSTORE_BENCH_COUNT" // queries per process
+	benchStartEnv  = "MOODFOOD_PGSTORE_BENCH_START" // Unix nanoseconds to start at
+	benchFirstEnv  = "MOODFOOD_PGSTORE_BENCH_FIRST" // the first query number
+	benchRateEnv   = "MOODFOOD_BENCH_RATE"          // offered queries/s in all (0: as fast as possible)
+)
+
+// BenchmarkQueryLogProcesses: 3 processes (this test binary run again)
+// log MOODFOOD_BENCH_QUERIES queries in all (100,000 by default; b.N is
+// ignored), 8 goroutines each, from one instant, then flush; the rate is
+// what all three wrote divided by the time from the start to the last
+// flush. With MOODFOOD_BENCH_RATE set the processes offer that many
+// queries per second in all, evenly paced (a sustained load: nothing may be
+// dropped); without it they log as fast as they can (drops show what the
+// writers could not keep up with). Log p99 is the worst of the three
+// processes' p99. The file Logger on one file is the anchor.
+func BenchmarkQueryLogProcesses(b *testing.B) {
+	n := benchN()
+	run := func(b *testing.B, kind, target, schema string) {
+		for range b.N {
+			const procs = 3
+			start := time.Now().Add(2 * time.Second)
+			outs := make([][]byte, procs)
+			errs := make([]error, procs)
+			var wg sync.WaitGroup
+			for p := range procs {
+				cmd := exec.Command(os.Args[0], "-test.run", "^TestQueryLogBenchChild$", "-test.count", "1", "-test.v")
+				cmd.Env = append(os.Environ(), benchChildEnv+"="+kind, benchTargetEnv+"="+target, benchSchemaEnv+"="+schema,
+					benchCountEnv+"="+strconv.Itoa(n/procs), benchStartEnv+"="+strconv.FormatInt(start.UnixNano(), 10),
+					benchFirstEnv+"="+strconv.Itoa(p*(n/procs)), benchRateEnv+"="+os.Getenv(benchRateEnv))
+				wg.Go(func() { outs[p], errs[p] = cmd.CombinedOutput() })
+			}
+			wg.Wait()
+			var end time.Time
+			var p99, written, dropped float64
+			for p := range procs {
+				var r benchChildResult
+				line := regexp.MustCompile(`BENCHCHILD (\{.*\})`).FindSubmatch(outs[p])
+				if errs[p] != nil || line == nil || json.Unmarshal(line[1], &r) != nil {
+					b.Fatalf("child %d: %v\n%s", p, errs[p], outs[p])
+				}
+				if e := time.Unix(0, r.End); e.After(end) {
+					end = e
+				}
+				p99 = max(p99, float64(r.P99))
+				written += float64(r.Written)
+				dropped += float64(r.Dropped)
+			}
+			b.ReportMetric(written/end.Sub(start).Seconds(), "written/s")
+			b.ReportMetric(dropped/(written+dropped), "drop_ratio")
+			b.ReportMetric(p99, "log_p99_ns")
+		}
+	}
+	b.Run("PostgreSQL", func(b *testing.B) {
+		db, url := openDB(b, nil)
+		run(b, "pg", url, db.Schema())
+	})
+	b.Run("File", func(b *testing.B) {
+		run(b, "file", filepath.Join(b.TempDir(), "query_logs.jsonl"), "")
+	})
+}
+
+// benchChildResult is what a child of BenchmarkQueryLogProcesses reports.
+type benchChildResult struct {
+	End              int64 // Unix nanoseconds after the final flush
+	P99              int64 // Log p99, ns
+	Written, Dropped uint64
+}
+
+// TestQueryLogBenchChild is one process of BenchmarkQueryLogProcesses; it
+// does nothing on its own.
+func TestQueryLogBenchChild(t *testing.T) {
+	kind := os.Getenv(benchChildEnv)
+	if kind == "" {
+		t.Skip("a child of BenchmarkQueryLogProcesses")
+	}
+	n, _ := strconv.Atoi(os.Getenv(benchCountEnv))
+	first, _ := strconv.Atoi(os.Getenv(benchFirstEnv))
+	startNs, _ := strconv.ParseInt(os.Getenv(benchStartEnv), 10, 64)
+	target := os.Getenv(benchTargetEnv)
+	var l logger
+	var stats func() dataset.LoggerStats
+	switch kind {
+	case "pg":
+		db, err := pgstore.Dial(context.Background(), target, &pgstore.Options{Schema: os.Getenv(benchSchemaEnv)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ql := db.QueryLog(nil)
+		l, stats = ql, ql.Stats
+	default:
+		fl, err := dataset.OpenLogger(target, &dataset.LoggerOptions{Overflow: dataset.OverflowDrop})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, stats = fl, fl.Stats
+	}
+	const per = 8
+	rate, _ := strconv.ParseFloat(os.Getenv(benchRateEnv), 64)
+	perG := rate / 3 / per // queries/s of one goroutine
+	lat := make([][]time.Duration, per)
+	start := time.Unix(0, startNs)
+	time.Sleep(time.Until(start))
+	var wg sync.WaitGroup
+	for g := range per {
+		wg.Go(func() {
+			d := make([]time.Duration, 0, n/per+1)
+			k := 0
+			for i := g; i < n; i, k = i+per, k+1 {
+				if perG > 0 {
+					for float64(k) > time.Since(start).Seconds()*perG {
+						time.Sleep(time.Millisecond)
+					}
+				}
+				q := benchQuery(first + i)
+				t0 := time.Now()
+				l.Log(q)
+				d = append(d, time.Since(t0))
+			}
+			lat[g] = d
+		})
+	}
+	wg.Wait()
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	l.Close()
+	var all []time.Duration
+	for _, d := range lat {
+		all = append(all, d...)
+	}
+	slices.Sort(all)
+	st := stats()
+	b, _ := json.Marshal(benchChildResult{End: end.UnixNano(), P99: all[len(all)*99/100].Nanoseconds(), Written: st.Written, Dropped: st.Dropped})
+	fmt.Printf("BENCHCHILD %s\n", b)
 }

@@ -77,6 +77,11 @@ func (s *DatasetStore) SetGolden(ctx context.Context, samples []dataset.Sample) 
 
 func (s *DatasetStore) replace(ctx context.Context, kind string, samples []dataset.Sample) error {
 	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+		// Under the export lock: an export's samples get ids above every
+		// other sample's (see export).
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.db.key("export")); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM samples WHERE kind = $1", kind); err != nil {
 			return err
 		}
@@ -111,7 +116,7 @@ func (s *DatasetStore) Export(ctx context.Context) (dataset.ExportStats, error) 
 	var st dataset.ExportStats
 	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
 		var err error
-		st, err = s.export(ctx, tx)
+		st, _, err = s.export(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -120,15 +125,27 @@ func (s *DatasetStore) Export(ctx context.Context) (dataset.ExportStats, error) 
 	return st, nil
 }
 
+// exported is what an export added: the samples, in id order, all with
+// ids above before.
+type exported struct {
+	samples []dataset.Sample
+	before  int64
+}
+
 // export runs an export in tx; the caller commits or rolls back.
-func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportStats, error) {
+func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportStats, exported, error) {
 	st := dataset.ExportStats{Rejected: map[string]int{}}
+	var ex exported
+	// Compiling the export's plans (JIT) costs more than it saves.
+	if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+		return st, ex, err
+	}
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.db.key("export")); err != nil {
-		return st, err
+		return st, ex, err
 	}
 	var from, to string
 	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT upto::text FROM export_state), '0')`).Scan(&from); err != nil {
-		return st, err
+		return st, ex, err
 	}
 	// The barrier: every query log write holds the "log" lock shared for its
 	// transaction; once this exclusive session lock is granted, every write
@@ -136,46 +153,46 @@ func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportSta
 	// until it is released, so the next id to be assigned bounds the rows
 	// that can still appear. Writers wait only for these three statements.
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_lock($1)", s.db.key("log")); err != nil {
-		return st, err
+		return st, ex, err
 	}
 	err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text").Scan(&to)
 	if _, uerr := tx.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", s.db.key("log")); uerr != nil && err == nil {
 		err = uerr
 	}
 	if err != nil {
-		return st, err
+		return st, ex, err
 	}
-	// Queries of finished transactions in [from, to), with the latest
-	// feedback for each, and whether one was already exported.
+	// Queries of finished transactions in [from, to) not exported yet, with
+	// the latest feedback for each: the feedback of the range's queries is
+	// reduced to one row per query first and hash-joined (a lookup per
+	// query cost more than the rest of the export).
 	rows, err := tx.Query(ctx, `SELECT q.record, f.positive, f.success
 		FROM queries q
-		LEFT JOIN LATERAL (SELECT positive, success FROM feedback f
-			WHERE f.query_id = q.query_id ORDER BY f.ts DESC, f.id DESC LIMIT 1) f ON true
+		LEFT JOIN (SELECT DISTINCT ON (fb.query_id) fb.query_id, fb.positive, fb.success
+			FROM feedback fb
+			WHERE fb.query_id IN (SELECT r.query_id FROM queries r WHERE r.tx >= $1::xid8 AND r.tx < $2::xid8)
+			ORDER BY fb.query_id, fb.ts DESC, fb.id DESC) f ON f.query_id = q.query_id
 		WHERE q.tx >= $1::xid8 AND q.tx < $2::xid8
 		  AND NOT EXISTS (SELECT 1 FROM samples x WHERE x.kind = 'exported' AND x.query_id = q.query_id)
 		ORDER BY q.id`, from, to)
 	if err != nil {
-		return st, err
+		return st, ex, err
 	}
 	pol := s.policy
 	var out, models []dataset.Sample
 	seen := map[string]bool{}
-	for rows.Next() {
-		var raw []byte
-		var pos, ok *bool
-		if err := rows.Scan(&raw, &pos, &ok); err != nil {
-			rows.Close()
-			return st, err
-		}
+	var raw []byte
+	var pos, ok *bool
+	_, err = pgx.ForEachRow(rows, []any{&raw, &pos, &ok}, func() error {
 		st.Scanned++
 		var q dataset.Query
 		if err := json.Unmarshal(raw, &q); err != nil {
 			st.Corrupt++
-			continue
+			return nil
 		}
 		if seen[q.QueryID] {
 			st.Rejected[dataset.ReasonDuplicate]++
-			continue
+			return nil
 		}
 		seen[q.QueryID] = true
 		if pos != nil {
@@ -193,9 +210,10 @@ func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportSta
 		default:
 			out = append(out, smp)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return st, err
+		return nil
+	})
+	if err != nil {
+		return st, ex, err
 	}
 	if len(models) > 0 {
 		allowed := len(models)
@@ -215,14 +233,20 @@ func (s *DatasetStore) export(ctx context.Context, tx pgx.Tx) (dataset.ExportSta
 		  AND NOT EXISTS (SELECT 1 FROM queries q WHERE q.query_id = f.query_id AND q.tx >= $1::xid8)`,
 		from, to).Scan(&st.LateFeedback)
 	if err != nil {
-		return st, err
+		return st, ex, err
+	}
+	// Exports are serialized by the lock above, so the samples copied now
+	// get ids above every sample id committed or assigned so far.
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM samples").Scan(&ex.before); err != nil {
+		return st, ex, err
 	}
 	if err := copySamples(ctx, tx, "exported", out); err != nil {
-		return st, err
+		return st, ex, err
 	}
+	ex.samples = out
 	_, err = tx.Exec(ctx, `INSERT INTO export_state (upto) VALUES ($1::xid8)
 		ON CONFLICT (id) DO UPDATE SET upto = excluded.upto`, to)
-	return st, err
+	return st, ex, err
 }
 
 // Snapshot exports, then returns the base set, the exported samples split
@@ -258,30 +282,28 @@ func (s *DatasetStore) Preview(ctx context.Context) (dataset.Snapshot, error) {
 
 func (s *DatasetStore) snapshot(ctx context.Context, tx pgx.Tx) (dataset.Snapshot, error) {
 	var snap dataset.Snapshot
-	var err error
-	if snap.Export, err = s.export(ctx, tx); err != nil {
+	st, ex, err := s.export(ctx, tx)
+	snap.Export = st
+	if err != nil {
 		return snap, err
 	}
 	var mark int64
 	if err := tx.QueryRow(ctx, "SELECT coalesce((SELECT upto FROM train_mark), 0)").Scan(&mark); err != nil {
 		return snap, err
 	}
-	rows, err := tx.Query(ctx, "SELECT id, kind, sample FROM samples ORDER BY id")
+	// What the export just added is in ex: read only what was there before.
+	rows, err := tx.Query(ctx, "SELECT id, kind, sample FROM samples WHERE id <= $1 ORDER BY id", ex.before)
 	if err != nil {
 		return snap, err
 	}
-	for rows.Next() {
-		var id int64
-		var kind string
-		var raw []byte
-		if err := rows.Scan(&id, &kind, &raw); err != nil {
-			rows.Close()
-			return snap, err
-		}
+	var id int64
+	var kind string
+	var raw []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &kind, &raw}, func() error {
 		var x dataset.Sample
 		if err := json.Unmarshal(raw, &x); err != nil {
 			snap.Corrupt++
-			continue
+			return nil
 		}
 		switch kind {
 		case "base":
@@ -296,9 +318,18 @@ func (s *DatasetStore) snapshot(ctx context.Context, tx pgx.Tx) (dataset.Snapsho
 			}
 			snap.Mark = dataset.Mark{Offset: id, Count: snap.Mark.Count + 1}
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return snap, err
+	}
+	if len(ex.samples) > 0 {
+		var last int64
+		if err := tx.QueryRow(ctx, "SELECT max(id) FROM samples WHERE kind = 'exported'").Scan(&last); err != nil {
+			return snap, err
+		}
+		snap.New = append(snap.New, ex.samples...)
+		snap.Mark = dataset.Mark{Offset: last, Count: snap.Mark.Count + len(ex.samples)}
 	}
 	if snap.Mark.Offset < mark {
 		snap.Mark.Offset = mark
@@ -356,7 +387,7 @@ func (s *DatasetStore) Pending(ctx context.Context) (int, error) {
 		return 0, s.db.scrub(fmt.Errorf("pgstore: pending: %w", err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	st, err := s.export(ctx, tx)
+	st, _, err := s.export(ctx, tx)
 	if err != nil {
 		return 0, s.db.scrub(fmt.Errorf("pgstore: pending: %w", err))
 	}
