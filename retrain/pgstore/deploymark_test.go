@@ -28,7 +28,7 @@ const (
 
 // openRetrainerWith opens a Retrainer on schema with opts, as cronjob does
 // with --database-url.
-func openRetrainerWith(t *testing.T, url, schema string, opts *retrain.Options) *retrain.Retrainer {
+func openRetrainerWith(t testing.TB, url, schema string, opts *retrain.Options) *retrain.Retrainer {
 	t.Helper()
 	db, err := pgstore.Open(context.Background(), url, &pgstore.Options{Schema: schema,
 		Check: func(r io.Reader) error { _, err := model.Decode(r); return err }})
