@@ -116,25 +116,73 @@ func (c *Classifier) SetMetrics(m map[string]float64) { c.info.Metrics = maps.Cl
 // scores computes the per-label calibrated probabilities of text into
 // s.scores.
 func (c *Classifier) scores(text string, s *scratch) {
-	c.logits(text, s)
-	c.cal.apply(s.scores[:c.k()], c.multi)
+	K := c.k()
+	if c.multi {
+		c.logits(text, s)
+		c.cal.apply(s.scores[:K], true)
+		return
+	}
+	c.rowSums(text, s)
+	softmaxCalibrated(s.z32[:K], c.b, s.scores[:K], c.cal)
 }
 
 // logits computes the per-label raw scores of text (before calibration and
 // the softmax or sigmoid) into s.scores.
 func (c *Classifier) logits(text string, s *scratch) {
-	c.vec.vector(text, s)
+	c.rowSums(text, s)
 	K := c.k()
 	sc := s.scores[:K]
-	z := s.z32[:K]
-	clear(z)
-	s.alpha = s.alpha[:0]
-	for _, v := range s.cnt {
-		s.alpha = append(s.alpha, float32(v))
-	}
-	addRows(z, c.w, K, s.idx, s.alpha)
-	for k, v := range z {
+	for k, v := range s.z32[:K] {
 		sc[k] = float64(v) + c.b[k]
+	}
+}
+
+// rowSums computes the weights' part of the raw scores of text (the sums of
+// its features' weight rows, without the biases) into s.z32.
+func (c *Classifier) rowSums(text string, s *scratch) {
+	c.vec.vector(text, s)
+	z := s.z32[:c.k()]
+	clear(z)
+	addRows(z, c.w, len(z), s.idx, s.alpha)
+}
+
+// softmaxCalibrated sets p to the calibrated probabilities of a single-label
+// model whose weight sums are z and biases b: (1-Mix)·softmax(Scale·(z+b)) +
+// Mix/K. It computes exactly what Calibration.apply does to the raw scores,
+// in three passes over the labels instead of six.
+func softmaxCalibrated(z []float32, b, p []float64, cal Calibration) {
+	K := len(z)
+	s := cal.Scale
+	if s == 0 {
+		s = 1 // scaling by 1 is exact: no need to skip it
+	}
+	n := 0
+	var m float64
+	if useAVX2 && K >= 4 {
+		n = K &^ 3
+		m = biasScaleAVX2(&z[0], &b[0], &p[0], n, s)
+	}
+	for k := n; k < K; k++ {
+		v := (float64(z[k]) + b[k]) * s
+		p[k] = v
+		if k == 0 || v > m {
+			m = v
+		}
+	}
+	inv := 1 / expShift(p, m)
+	a, u := 1.0, 0.0 // with no mix, a*x + u is exactly x
+	if cal.Mix > 0 {
+		a, u = 1-cal.Mix, cal.Mix/float64(K)
+	}
+	n = 0
+	if useAVX2 {
+		n = K &^ 3
+		if n > 0 {
+			affineAVX2(&p[0], n, inv, a, u)
+		}
+	}
+	for k := n; k < K; k++ {
+		p[k] = a*(p[k]*inv) + u
 	}
 }
 
@@ -219,7 +267,8 @@ func expShift(z []float64, m float64) float64 {
 // (ties broken by label order); Labels is the predicted set. Empty text, or
 // text with no known feature, is classified from the label priors the model
 // learnt (its biases). Texts longer than MaxTextBytes are truncated. Predict
-// allocates only the returned slices.
+// allocates only the returned slices (in one allocation for a single-label
+// model with the default top-k or a smaller one).
 func (c *Classifier) Predict(text string) Prediction {
 	s := c.getScratch()
 	c.scores(text, s)
@@ -284,11 +333,22 @@ func (r *results) label(l string) []string {
 	return out
 }
 
+// predictionBlock holds both result slices of a single-label prediction
+// with the default top-k or a smaller one, so that Predict allocates once.
+type predictionBlock struct {
+	ranked [5]Score
+	label  [1]string
+}
+
 // prediction builds the result from s.scores, taking its slices from r.
 func (c *Classifier) prediction(s *scratch, r *results) Prediction {
 	K := c.k()
 	sc := s.scores[:K]
 	top := c.topK()
+	if r == nil && !c.multi && top <= len(predictionBlock{}.ranked) {
+		b := new(predictionBlock)
+		r = &results{ranked: b.ranked[:top], labels: b.label[:]}
+	}
 	// one pass keeping the n best labels by (score desc, index asc) in
 	// order[:got], sorted; worst is the score of order[n-1] once full
 	n := max(top, 1)

@@ -64,10 +64,13 @@
 // pooled scratch buffers and allocates only its result, and PredictBatch
 // allocates a batch's results in bulk. The weights are feature-major rows of
 // float32, one per feature, so a text's scores are the sum of its features'
-// rows; on amd64 with AVX2 and FMA one assembly call adds them all and
-// another computes the softmax's exponentials four at a time, both
+// rows; on amd64 with AVX2 and FMA an assembly kernel adds them all, keeping
+// up to 96 sums in registers per pass over the rows, and others compute the
+// softmax's exponentials four at a time and apply the calibration, all
 // bit-identical to the portable code (gonum's saxpy per row, math.Exp),
-// which runs elsewhere or when built with the purego tag. Evaluate scores any
+// which runs elsewhere or when built with the purego tag. The vectorizer
+// looks terms of up to 16 bytes up by their bytes packed into integers, in
+// open-addressing tables, without building strings. Evaluate scores any
 // Predictor (accuracy, macro and micro F1, subset accuracy and Hamming loss,
 // per-label scores, confusions, calibration error, and out-of-scope
 // metrics with a rejection threshold or an out-of-scope label). For

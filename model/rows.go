@@ -16,6 +16,10 @@ import "gonum.org/v1/gonum/blas/gonum"
 // One call covers every feature of a text, so the per-feature cost is a few
 // instructions rather than a function call with argument checks.
 
+// rowChunk is the most columns addRowsAVX2 sums in one pass over the rows
+// (twelve 8-float registers).
+const rowChunk = 96
+
 // addRows adds alpha[j] times row idx[j] of w to z, for each j in order.
 // It panics if an index is out of range or the lengths disagree.
 func addRows(z, w []float32, k int, idx []int32, alpha []float32) {
@@ -24,7 +28,15 @@ func addRows(z, w []float32, k int, idx []int32, alpha []float32) {
 		return
 	}
 	if useAVX2 {
-		addRowsAVX2(&z[0], &w[0], k, &idx[0], &alpha[0], len(idx))
+		// in column chunks of up to rowChunk floats, whose sums the kernel
+		// keeps in registers; the first pass prefetches whole rows
+		for off := 0; off < k; off += rowChunk {
+			pf := 0
+			if off == 0 {
+				pf = 4 * k
+			}
+			addRowsAVX2(&z[off], &w[off], k, &idx[0], &alpha[0], len(idx), min(rowChunk, k-off), pf)
+		}
 		return
 	}
 	for j, f := range idx {

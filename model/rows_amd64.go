@@ -29,7 +29,7 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax uint32)
 
 //go:noescape
-func addRowsAVX2(z, w *float32, k int, idx *int32, alpha *float32, n int)
+func addRowsAVX2(z, w *float32, k int, idx *int32, alpha *float32, n, m, pf int)
 
 //go:noescape
 func addToRowsAVX2(w *float32, k int, idx *int32, alpha *float32, n int, grad *float32)
@@ -42,3 +42,9 @@ func maxAVX2(z *float64, n int) float64
 
 //go:noescape
 func scaleAVX2(z *float64, n int, a float64)
+
+//go:noescape
+func biasScaleAVX2(z *float32, b, out *float64, n int, s float64) (max float64)
+
+//go:noescape
+func affineAVX2(z *float64, n int, inv, a, u float64)

@@ -20,10 +20,6 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-4
 	MOVL AX, eax+0(FP)
 	RET
 
-// The loop below adds Y0 (alpha, broadcast; X0 its low lane) times the AX
-// floats at BX to the floats at CX, each element as y + round(alpha*x), 32,
-// then 8, then 1 at a time.
-
 // tailmask<>+4*(8-t) holds the mask of the first t of 8 lanes.
 DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
 DATA tailmask<>+8(SB)/8, $0xffffffffffffffff
@@ -35,109 +31,235 @@ DATA tailmask<>+48(SB)/8, $0
 DATA tailmask<>+56(SB)/8, $0
 GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 
-// func addRowsAVX2(z, w *float32, k int, idx *int32, alpha *float32, n int)
+// func addRowsAVX2(z, w *float32, k int, idx *int32, alpha *float32, n, m, pf int)
 //
-// The last k%8 elements of z stay in Y8 across all rows (masked loads of
-// each row's tail), so no row needs a scalar loop.
-TEXT ·addRowsAVX2(SB), NOSPLIT, $0-48
-	MOVQ   z+0(FP), DI
-	MOVQ   w+8(FP), SI
-	MOVQ   k+16(FP), DX
-	MOVQ   idx+24(FP), R8
-	MOVQ   alpha+32(FP), R9
-	MOVQ   n+40(FP), R10
-	TESTQ  R10, R10
-	JLE    gdone
-	MOVQ   DX, R11
-	SHLQ   $2, R11      // row stride in bytes
-	MOVQ   DX, R12
-	ANDQ   $~7, R12     // elements done 8 at a time
-	MOVQ   DX, R13
-	ANDQ   $7, R13      // tail elements
-	VXORPS X14, X14, X14
-	VXORPS Y8, Y8, Y8
-	JEQ    gfeat
-	LEAQ   tailmask<>(SB), AX
-	MOVQ   $8, BX
-	SUBQ   R13, BX
-	VMOVDQU (AX)(BX*4), Y7
-	VMASKMOVPS (DI)(R12*4), Y7, Y8
+// Adds alpha[j] times elements 0..m-1 (m <= 96) of row idx[j] (rows of k
+// floats from w) to the m floats at z, for each j in order, each element as
+// y + round(alpha*x). The m sums stay in registers across all rows: Y0-Y11
+// for the m/8 full vectors, Y12 for the m%8 tail (masked by Y13), so a row
+// costs one multiply and one add per 8 floats and nothing is stored until
+// the end. While a row is added, the first pf bytes of the next one (from
+// this chunk's start, rounded up to 128) are prefetched. A row whose alpha
+// is +-0 is skipped, as saxpy skips it.
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-64
+	MOVQ  z+0(FP), DI
+	MOVQ  w+8(FP), SI
+	MOVQ  k+16(FP), R11
+	SHLQ  $2, R11 // row stride in bytes
+	MOVQ  idx+24(FP), R8
+	MOVQ  alpha+32(FP), R9
+	MOVQ  n+40(FP), R10
+	MOVQ  m+48(FP), R12
+	MOVQ  pf+56(FP), DX
+	TESTQ R10, R10
+	JLE   gdone
+	MOVQ  R12, R13
+	ANDQ  $7, R13 // tail elements
+	SHRQ  $3, R12 // full vectors
+	CMPQ    R12, $1
+	JLT     gloadtail
+	VMOVUPS 0(DI), Y0
+	CMPQ    R12, $2
+	JLT     gloadtail
+	VMOVUPS 32(DI), Y1
+	CMPQ    R12, $3
+	JLT     gloadtail
+	VMOVUPS 64(DI), Y2
+	CMPQ    R12, $4
+	JLT     gloadtail
+	VMOVUPS 96(DI), Y3
+	CMPQ    R12, $5
+	JLT     gloadtail
+	VMOVUPS 128(DI), Y4
+	CMPQ    R12, $6
+	JLT     gloadtail
+	VMOVUPS 160(DI), Y5
+	CMPQ    R12, $7
+	JLT     gloadtail
+	VMOVUPS 192(DI), Y6
+	CMPQ    R12, $8
+	JLT     gloadtail
+	VMOVUPS 224(DI), Y7
+	CMPQ    R12, $9
+	JLT     gloadtail
+	VMOVUPS 256(DI), Y8
+	CMPQ    R12, $10
+	JLT     gloadtail
+	VMOVUPS 288(DI), Y9
+	CMPQ    R12, $11
+	JLT     gloadtail
+	VMOVUPS 320(DI), Y10
+	CMPQ    R12, $12
+	JLT     gloadtail
+	VMOVUPS 352(DI), Y11
 
-gfeat:
-	CMPQ       R10, $1 // prefetch the next row while this one is added
-	JEQ        ggo
-	MOVLQSX    4(R8), AX
-	IMULQ      R11, AX
-	LEAQ       (SI)(AX*1), AX
-	MOVQ       R11, BX
+gloadtail:
+	TESTQ      R13, R13
+	JEQ        grow
+	LEAQ       tailmask<>(SB), AX
+	MOVQ       $8, BX
+	SUBQ       R13, BX
+	VMOVDQU    (AX)(BX*4), Y13
+	MOVQ       R12, AX
+	SHLQ       $5, AX
+	VMASKMOVPS (DI)(AX*1), Y13, Y12
+
+grow:
+	CMPQ    R10, $1 // prefetch the next row while this one is added
+	JEQ     gskip
+	TESTQ   DX, DX
+	JEQ     gskip
+	MOVLQSX 4(R8), AX
+	IMULQ   R11, AX
+	LEAQ    (SI)(AX*1), AX
+	MOVQ    DX, BX
 
 gpf:
 	PREFETCHT0 (AX)
-	ADDQ       $64, AX
-	SUBQ       $64, BX
+	PREFETCHT0 64(AX)
+	ADDQ       $128, AX
+	SUBQ       $128, BX
 	JGT        gpf
 
-ggo:
-	VMOVSS   (R9), X0
-	VUCOMISS X14, X0
-	JNE      gnonzero
-	JPS      gnonzero // NaN: not skipped (saxpy skips only alpha == 0)
-	JMP      gnext
-
-gnonzero:
-	VBROADCASTSS X0, Y0
+gskip:
+	MOVL  (R9), AX
+	TESTL $0x7fffffff, AX // alpha == +-0: skipped (a NaN is not)
+	JEQ   gnext
+	VBROADCASTSS (R9), Y14
 	MOVLQSX      (R8), AX
 	IMULQ        R11, AX
-	LEAQ         (SI)(AX*1), BX // x = row idx[j]
-	MOVQ         DI, CX         // y = z
-	MOVQ         R12, AX
+	LEAQ         (SI)(AX*1), BX // this row's chunk
+	CMPQ         R12, $12
+	JNE          gladder
+	VMULPS  0(BX), Y14, Y15
+	VADDPS  Y15, Y0, Y0
+	VMULPS  32(BX), Y14, Y15
+	VADDPS  Y15, Y1, Y1
+	VMULPS  64(BX), Y14, Y15
+	VADDPS  Y15, Y2, Y2
+	VMULPS  96(BX), Y14, Y15
+	VADDPS  Y15, Y3, Y3
+	VMULPS  128(BX), Y14, Y15
+	VADDPS  Y15, Y4, Y4
+	VMULPS  160(BX), Y14, Y15
+	VADDPS  Y15, Y5, Y5
+	VMULPS  192(BX), Y14, Y15
+	VADDPS  Y15, Y6, Y6
+	VMULPS  224(BX), Y14, Y15
+	VADDPS  Y15, Y7, Y7
+	VMULPS  256(BX), Y14, Y15
+	VADDPS  Y15, Y8, Y8
+	VMULPS  288(BX), Y14, Y15
+	VADDPS  Y15, Y9, Y9
+	VMULPS  320(BX), Y14, Y15
+	VADDPS  Y15, Y10, Y10
+	VMULPS  352(BX), Y14, Y15
+	VADDPS  Y15, Y11, Y11
+	JMP     gnext
 
-grow32:
-	CMPQ    AX, $32
-	JLT     grow8
-	VMULPS  (BX), Y0, Y1
-	VMULPS  32(BX), Y0, Y2
-	VMULPS  64(BX), Y0, Y3
-	VMULPS  96(BX), Y0, Y4
-	VADDPS  (CX), Y1, Y1
-	VADDPS  32(CX), Y2, Y2
-	VADDPS  64(CX), Y3, Y3
-	VADDPS  96(CX), Y4, Y4
-	VMOVUPS Y1, (CX)
-	VMOVUPS Y2, 32(CX)
-	VMOVUPS Y3, 64(CX)
-	VMOVUPS Y4, 96(CX)
-	ADDQ    $128, BX
-	ADDQ    $128, CX
-	SUBQ    $32, AX
-	JMP     grow32
-
-grow8:
-	TESTQ   AX, AX
-	JEQ     growtail
-	VMULPS  (BX), Y0, Y1
-	VADDPS  (CX), Y1, Y1
-	VMOVUPS Y1, (CX)
-	ADDQ    $32, BX
-	ADDQ    $32, CX
-	SUBQ    $8, AX
-	JMP     grow8
+gladder:
+	CMPQ    R12, $1
+	JLT     growtail
+	VMULPS  0(BX), Y14, Y15
+	VADDPS  Y15, Y0, Y0
+	CMPQ    R12, $2
+	JLT     growtail
+	VMULPS  32(BX), Y14, Y15
+	VADDPS  Y15, Y1, Y1
+	CMPQ    R12, $3
+	JLT     growtail
+	VMULPS  64(BX), Y14, Y15
+	VADDPS  Y15, Y2, Y2
+	CMPQ    R12, $4
+	JLT     growtail
+	VMULPS  96(BX), Y14, Y15
+	VADDPS  Y15, Y3, Y3
+	CMPQ    R12, $5
+	JLT     growtail
+	VMULPS  128(BX), Y14, Y15
+	VADDPS  Y15, Y4, Y4
+	CMPQ    R12, $6
+	JLT     growtail
+	VMULPS  160(BX), Y14, Y15
+	VADDPS  Y15, Y5, Y5
+	CMPQ    R12, $7
+	JLT     growtail
+	VMULPS  192(BX), Y14, Y15
+	VADDPS  Y15, Y6, Y6
+	CMPQ    R12, $8
+	JLT     growtail
+	VMULPS  224(BX), Y14, Y15
+	VADDPS  Y15, Y7, Y7
+	CMPQ    R12, $9
+	JLT     growtail
+	VMULPS  256(BX), Y14, Y15
+	VADDPS  Y15, Y8, Y8
+	CMPQ    R12, $10
+	JLT     growtail
+	VMULPS  288(BX), Y14, Y15
+	VADDPS  Y15, Y9, Y9
+	CMPQ    R12, $11
+	JLT     growtail
+	VMULPS  320(BX), Y14, Y15
+	VADDPS  Y15, Y10, Y10
 
 growtail:
 	TESTQ      R13, R13
 	JEQ        gnext
-	VMASKMOVPS (BX), Y7, Y1
-	VMULPS     Y1, Y0, Y1
-	VADDPS     Y1, Y8, Y8
+	MOVQ       R12, AX
+	SHLQ       $5, AX
+	VMASKMOVPS (BX)(AX*1), Y13, Y15
+	VMULPS     Y15, Y14, Y15
+	VADDPS     Y15, Y12, Y12
 
 gnext:
 	ADDQ $4, R8
 	ADDQ $4, R9
 	DECQ R10
-	JNZ  gfeat
-	TESTQ R13, R13
-	JEQ   gend
-	VMASKMOVPS Y8, Y7, (DI)(R12*4)
+	JNZ  grow
+	CMPQ    R12, $1
+	JLT     gstoretail
+	VMOVUPS Y0, 0(DI)
+	CMPQ    R12, $2
+	JLT     gstoretail
+	VMOVUPS Y1, 32(DI)
+	CMPQ    R12, $3
+	JLT     gstoretail
+	VMOVUPS Y2, 64(DI)
+	CMPQ    R12, $4
+	JLT     gstoretail
+	VMOVUPS Y3, 96(DI)
+	CMPQ    R12, $5
+	JLT     gstoretail
+	VMOVUPS Y4, 128(DI)
+	CMPQ    R12, $6
+	JLT     gstoretail
+	VMOVUPS Y5, 160(DI)
+	CMPQ    R12, $7
+	JLT     gstoretail
+	VMOVUPS Y6, 192(DI)
+	CMPQ    R12, $8
+	JLT     gstoretail
+	VMOVUPS Y7, 224(DI)
+	CMPQ    R12, $9
+	JLT     gstoretail
+	VMOVUPS Y8, 256(DI)
+	CMPQ    R12, $10
+	JLT     gstoretail
+	VMOVUPS Y9, 288(DI)
+	CMPQ    R12, $11
+	JLT     gstoretail
+	VMOVUPS Y10, 320(DI)
+	CMPQ    R12, $12
+	JLT     gstoretail
+	VMOVUPS Y11, 352(DI)
+
+gstoretail:
+	TESTQ      R13, R13
+	JEQ        gend
+	MOVQ       R12, AX
+	SHLQ       $5, AX
+	VMASKMOVPS Y12, Y13, (DI)(AX*1)
 
 gend:
 	VZEROUPPER
@@ -411,4 +533,68 @@ sloop:
 	VZEROUPPER
 
 sdone2:
+	RET
+
+// func biasScaleAVX2(z *float32, b, out *float64, n int, s float64) (max float64)
+//
+// Sets out[i] = (float64(z[i]) + b[i]) * s for i < n, n a positive multiple
+// of 4, and returns the largest, as maxAVX2 would find it.
+TEXT ·biasScaleAVX2(SB), NOSPLIT, $0-48
+	MOVQ         z+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD s+32(FP), Y5
+	VCVTPS2PD    (SI), Y0
+	VADDPD       (BX), Y0, Y0
+	VMULPD       Y5, Y0, Y0
+	VMOVUPD      Y0, (DI)
+	VMOVAPD      Y0, Y6
+	JMP          bnext
+
+bloop:
+	VCVTPS2PD (SI), Y0
+	VADDPD    (BX), Y0, Y0
+	VMULPD    Y5, Y0, Y0
+	VMOVUPD   Y0, (DI)
+	VMAXPD    Y0, Y6, Y6
+
+bnext:
+	ADDQ $16, SI
+	ADDQ $32, BX
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNE  bloop
+	VEXTRACTF128 $1, Y6, X1
+	VMAXPD       X1, X6, X6
+	VPERMILPD    $1, X6, X1
+	VMAXPD       X1, X6, X6
+	VZEROUPPER
+	VMOVSD       X6, max+40(FP)
+	RET
+
+// func affineAVX2(z *float64, n int, inv, a, u float64)
+//
+// Sets z[i] = a*(z[i]*inv) + u for i < n, n a multiple of 4, each product
+// rounded (no fused multiply-add).
+TEXT ·affineAVX2(SB), NOSPLIT, $0-40
+	MOVQ         z+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD inv+16(FP), Y1
+	VBROADCASTSD a+24(FP), Y2
+	VBROADCASTSD u+32(FP), Y3
+	SHRQ         $2, CX
+	JEQ          adone
+
+aloop:
+	VMULPD  (DI), Y1, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y3, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     aloop
+	VZEROUPPER
+
+adone:
 	RET

@@ -9,11 +9,11 @@ import (
 
 // TestRows_KernelsMatchSaxpy checks that the kernels, whichever runs on this
 // machine, give bit-identical results to a loop over gonum's saxpy, for row
-// lengths around every unrolling boundary, zero and negative alphas and
+// lengths around every unrolling and column-chunk boundary, zero and negative alphas and
 // repeated rows.
 func TestRows_KernelsMatchSaxpy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, k := range []int{1, 2, 7, 8, 9, 31, 32, 33, 40, 63, 150, 151} {
+	for _, k := range []int{1, 2, 7, 8, 9, 31, 32, 33, 40, 63, 88, 95, 96, 97, 104, 150, 151, 192, 200} {
 		const rows = 50
 		w := make([]float32, rows*k)
 		for i := range w {
@@ -139,6 +139,44 @@ func TestMaxScale(t *testing.T) {
 			for i := range z {
 				if math.Float64bits(z[i]) != math.Float64bits(want[i]) {
 					t.Errorf("n=%d: scale[%d] = %v, want %v", n, i, z[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSoftmaxCalibrated_SameAsApply checks Predict's fused softmax against
+// the raw scores z+b put through Calibration.apply, bit for bit, with the
+// kernels and with the portable code, for label counts around the kernels'
+// 4-wide boundary, with and without a scale and a mix, and with scores far
+// enough apart to hit the cut-off below -40.
+func TestSoftmaxCalibrated_SameAsApply(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cals := []Calibration{{}, {Scale: 1}, {Scale: 0.904, Mix: 0.005}, {Scale: 2.5, Mix: 0.03}, {Scale: 0.5}}
+	avx := useAVX2
+	defer func() { useAVX2 = avx }()
+	for _, kernels := range []bool{avx, false} {
+		useAVX2 = kernels
+		for _, K := range []int{1, 2, 3, 4, 5, 7, 8, 9, 150, 151} {
+			for ci, cal := range cals {
+				z := make([]float32, K)
+				b := make([]float64, K)
+				for k := range z {
+					z[k] = float32(30 * rng.NormFloat64())
+					b[k] = rng.NormFloat64()
+				}
+				want := make([]float64, K)
+				for k := range z {
+					want[k] = float64(z[k]) + b[k]
+				}
+				cal.apply(want, false)
+				got := make([]float64, K)
+				softmaxCalibrated(z, b, got, cal)
+				for k := range got {
+					if math.Float64bits(got[k]) != math.Float64bits(want[k]) {
+						t.Errorf("kernels %v, K=%d, calibration %d: p[%d] = %v, apply gives %v", kernels, K, ci, k, got[k], want[k])
+						break
+					}
 				}
 			}
 		}

@@ -259,12 +259,23 @@ func TestClassifier_PredictAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	c := mustTrain(t, &TrainerOptions{TopK: 3}, toy())
-	c.Predict("warm up the pool")
-	allocs := testing.AllocsPerRun(100, func() { c.Predict("I am so hungry, what should I eat tonight?") })
-	// Ranked and Labels: two allocations, whatever the text.
-	if allocs > 2 {
-		t.Errorf("Predict allocates %v times per call, want <= 2", allocs)
+	for _, tc := range []struct {
+		top, allocs int
+	}{{3, 1}, {5, 1}, {0, 1}, {7, 2}, {-1, 2}} { // 8 labels; 0 is the default, 5
+		c := mustTrain(t, &TrainerOptions{TopK: tc.top}, synthetic(8, 5, 4))
+		c.Predict("warm up the pool")
+		allocs := testing.AllocsPerRun(100, func() { c.Predict("I am so hungry, what should I eat tonight?") })
+		// Ranked and Labels: one allocation up to the default top-k (5), two
+		// above, whatever the text
+		if allocs > float64(tc.allocs) {
+			t.Errorf("TopK %d: Predict allocates %v times per call, want <= %d", tc.top, allocs, tc.allocs)
+		}
+		// the two slices share one allocation, not their capacity
+		p := c.Predict("please tell me about word3a")
+		_ = append(p.Ranked, Score{Label: "x"})
+		if len(p.Labels) != 1 || p.Labels[0] != p.Label {
+			t.Errorf("TopK %d: appending to Ranked changed Labels: %q, label %q", tc.top, p.Labels, p.Label)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/james-bowman/nlp"
 	"github.com/james-bowman/sparse"
@@ -23,8 +24,11 @@ type vectorizer struct {
 	// start with a space.
 	nWords int32
 	// short indexes the terms of at most 8 bytes (most of them) by their
-	// bytes packed into a uint64: exact, and much faster than the map.
-	short packedIndex
+	// bytes packed into a uint64, medium those of 9 to 16 bytes by theirs
+	// packed into two: exact, and much faster than the map, which the
+	// fast path uses only for longer terms.
+	short  packedIndex
+	medium packedIndex16
 }
 
 // packedIndex is an open-addressing hash table from terms of 1 to 8 bytes,
@@ -94,6 +98,79 @@ func (p *packedIndex) lookup(k uint64) (int32, bool) {
 	}
 }
 
+// packedIndex16 is packedIndex for terms of 9 to 16 bytes, packed into two
+// uint64 (the first 8 bytes, then the rest, zero-filled): a 24-byte slot.
+type packedIndex16 struct {
+	slots []packedSlot16
+	shift uint
+}
+
+type packedSlot16 struct {
+	lo, hi uint64 // lo == 0: empty
+	val    int32
+}
+
+func hash16(lo, hi uint64) uint64 { return (lo ^ hi*0xC2B2AE3D27D4EB4F) * 0x9E3779B97F4A7C15 }
+
+func newPackedIndex16(terms []string) packedIndex16 {
+	n := 0
+	for _, t := range terms {
+		if len(t) > 8 && len(t) <= 16 {
+			n++
+		}
+	}
+	bits := uint(4)
+	for 1<<bits < 2*n {
+		bits++
+	}
+	p := packedIndex16{slots: make([]packedSlot16, 1<<bits), shift: 64 - bits}
+	mask := uint64(len(p.slots) - 1)
+	for i, t := range terms {
+		if len(t) > 8 && len(t) <= 16 {
+			lo, hi := pack([]byte(t[:8])), pack([]byte(t[8:]))
+			h := hash16(lo, hi) >> p.shift
+			for p.slots[h].lo != 0 {
+				h = (h + 1) & mask
+			}
+			p.slots[h] = packedSlot16{lo: lo, hi: hi, val: int32(i)}
+		}
+	}
+	return p
+}
+
+// lookup finds the term whose packed bytes are lo, hi.
+func (p *packedIndex16) lookup(lo, hi uint64) (int32, bool) {
+	mask := uint64(len(p.slots) - 1)
+	h := hash16(lo, hi) >> p.shift
+	for {
+		e := &p.slots[h&mask]
+		if e.lo == lo && e.hi == hi {
+			return e.val, true
+		}
+		if e.lo == 0 {
+			return 0, false
+		}
+		h++
+	}
+}
+
+// findLong returns the feature index of the term buf[i:j] of more than 8
+// bytes, if known; buf must have 16 readable bytes from i (see keyPad).
+// (Terms of up to 8 bytes, most of them, are looked up inline by features.)
+func (v *vectorizer) findLong(buf []byte, i, j int) (int32, bool) {
+	if n := j - i; n <= 16 {
+		lo := binary.LittleEndian.Uint64(buf[i:])
+		hi := binary.LittleEndian.Uint64(buf[i+8:]) & (^uint64(0) >> (128 - 8*n))
+		return v.medium.lookup(lo, hi)
+	}
+	f, ok := v.index[string(buf[i:j])]
+	return f, ok
+}
+
+// keyPad is the zero padding features puts after the normalized text, so
+// that 8 bytes (findLong: 16) can be loaded from any feature's start.
+const keyPad = 16
+
 // newVectorizer indexes terms (sorted, distinct) for cfg.
 func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
 	v := &vectorizer{cfg: cfg, terms: terms, idf: idf, index: make(map[string]int32, len(terms))}
@@ -104,6 +181,7 @@ func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
 		}
 	}
 	v.short = newPackedIndex(terms)
+	v.medium = newPackedIndex16(terms)
 	return v
 }
 
@@ -111,103 +189,157 @@ func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
 type scratch struct {
 	buf    []byte
 	starts []int
-	spans  []int32   // feature bounds from spans
 	idx    []int32   // distinct features of the current text, first-seen order
 	cnt    []float64 // their counts, then their final values
-	table  []int32   // open-addressing set: feature -> position in idx, -1 empty
+	// table is an open-addressing set of the current text's features: an
+	// entry is stamp<<32 | position in idx, and entries with an older
+	// stamp are empty, so it never needs clearing between texts
+	table  []uint64
+	stamp  uint32
 	alpha  []float32 // float32 copies of cnt, for addRows
 	scores []float64
 	z32    []float32
 	order  []int
 }
 
-func newScratch() *scratch {
-	t := make([]int32, 256)
-	for i := range t {
-		t[i] = -1
-	}
-	return &scratch{table: t}
-}
+func newScratch() *scratch { return &scratch{} }
 
 // features fills s.idx / s.cnt with the distinct known features of text and
 // their raw counts, in order of first occurrence. It allocates nothing once s
-// has warmed up.
+// has warmed up. The features and their order are those of spans (which
+// the tokeniser uses), generated here without storing their bounds: word
+// n-grams, then each word's character n-grams, by length then position.
 func (v *vectorizer) features(text string, s *scratch) {
+	cfg := v.cfg
 	var wordEnd int
-	s.buf, wordEnd = normalize(s.buf, text, v.cfg.CharMin > 0)
-	buf := s.buf
-	s.idx = s.idx[:0]
-	s.cnt = s.cnt[:0]
-	// size the table for the worst case so that it stays at most half full
-	need := min(2*len(buf)*(1+max(v.cfg.CharMax-v.cfg.CharMin+1, v.cfg.WordNGrams)), 2*len(v.terms)+2)
+	s.buf, wordEnd = normalize(s.buf, text, cfg.CharMin > 0)
+	n := len(s.buf)
+	s.buf = append(s.buf, make([]byte, keyPad)...)
+	buf, pad := s.buf[:n], s.buf
+	// size the set for the worst case so that it stays at most half full
+	need := min(2*n*(1+max(cfg.CharMax-cfg.CharMin+1, cfg.WordNGrams)), 2*len(v.terms)+2)
 	if len(s.table) < need {
-		n := len(s.table)
-		for n < need {
-			n *= 2
+		m := 256
+		for m < need {
+			m *= 2
 		}
-		s.table = make([]int32, n)
-		for i := range s.table {
-			s.table[i] = -1
+		s.table, s.stamp = make([]uint64, m), 0
+	}
+	if s.stamp++; s.stamp == 0 { // wrapped: old entries could look current
+		clear(s.table)
+		s.stamp = 1
+	}
+	s.idx, s.cnt = s.idx[:0], s.cnt[:0]
+	// word n-grams: between the spaces that precede words
+	starts := s.starts[:0]
+	for i := 0; i < wordEnd-1; i++ {
+		if buf[i] == ' ' {
+			starts = append(starts, i)
 		}
 	}
-	mask := uint32(len(s.table) - 1)
-	table := s.table
-	s.starts, s.spans = spans(buf, wordEnd, v.cfg, s.starts, s.spans[:0])
-	sp := s.spans
-	for k := 0; k+1 < len(sp); k += 2 {
-		i, j := int(sp[k]), int(sp[k+1])
-		var f int32
-		var ok bool
-		if n := j - i; n <= 8 {
-			var key uint64
-			if i+8 <= len(buf) {
-				key = binary.LittleEndian.Uint64(buf[i:]) & (^uint64(0) >> (64 - 8*n))
-			} else {
-				key = pack(buf[i:j])
+	nw := len(starts)
+	starts = append(starts, wordEnd-1) // the final space
+	for g := 1; g <= cfg.WordNGrams; g++ {
+		for w := 0; w+g <= nw; w++ {
+			if f, ok := v.find(pad, starts[w], starts[w+g]+1); ok {
+				s.add(f)
 			}
-			f, ok = v.short.lookup(key)
+		}
+	}
+	s.starts = starts
+	if cfg.CharMin <= 0 || wordEnd >= n {
+		return
+	}
+	// character part: "<word>" segments, each starting with '<'
+	for i := wordEnd; i < n; {
+		e := i + 1
+		ascii := true
+		for e < n && buf[e] != '<' {
+			ascii = ascii && buf[e] < utf8.RuneSelf
+			e++
+		}
+		if ascii && cfg.CharMax <= 8 {
+			L := e - i
+			for g := cfg.CharMin; g <= cfg.CharMax && g <= L; g++ {
+				mask := ^uint64(0) >> (64 - 8*g)
+				for k := i; k+g <= e; k++ {
+					if f, ok := v.short.lookup(binary.LittleEndian.Uint64(pad[k:]) & mask); ok {
+						s.add(f)
+					}
+				}
+			}
 		} else {
-			f, ok = v.index[string(buf[i:j])]
-		}
-		if !ok {
-			continue
-		}
-		h := (uint32(f) * 0x9E3779B1) & mask
-		for {
-			p := table[h]
-			if p < 0 {
-				table[h] = int32(len(s.idx))
-				s.idx = append(s.idx, f)
-				s.cnt = append(s.cnt, 1)
-				break
+			// rune offsets of buf[i:e]
+			runes := s.starts[:0]
+			for k := i; k < e; {
+				runes = append(runes, k)
+				_, w := utf8.DecodeRune(buf[k:e])
+				k += w
 			}
-			if s.idx[p] == f {
-				s.cnt[p]++
-				break
+			runes = append(runes, e)
+			L := len(runes) - 1
+			for g := cfg.CharMin; g <= cfg.CharMax && g <= L; g++ {
+				for k := 0; k+g <= L; k++ {
+					if f, ok := v.find(pad, runes[k], runes[k+g]); ok {
+						s.add(f)
+					}
+				}
 			}
-			h = (h + 1) & mask
+			s.starts = runes
 		}
+		i = e
 	}
-	// reset the table entries we used
-	for _, f := range s.idx {
-		h := (uint32(f) * 0x9E3779B1) & mask
-		for table[h] >= 0 {
-			table[h] = -1
-			h = (h + 1) & mask
+}
+
+// find returns the feature index of the term pad[i:j] (i < j), if known;
+// pad must have keyPad readable bytes after j.
+func (v *vectorizer) find(pad []byte, i, j int) (int32, bool) {
+	if j-i <= 8 {
+		return v.short.lookup(binary.LittleEndian.Uint64(pad[i:]) & (^uint64(0) >> (64 - 8*(j-i))))
+	}
+	return v.findLong(pad, i, j)
+}
+
+// add counts feature f in s.idx / s.cnt: a new feature is appended with
+// count 1, a known one has its count incremented.
+func (s *scratch) add(f int32) {
+	mask := uint32(len(s.table) - 1)
+	stamp := uint64(s.stamp) << 32
+	h := (uint32(f) * 0x9E3779B1) & mask
+	for {
+		e := s.table[h]
+		if e&^(1<<32-1) != stamp {
+			s.table[h] = stamp | uint64(len(s.idx))
+			s.idx = append(s.idx, f)
+			s.cnt = append(s.cnt, 1)
+			return
 		}
+		if p := uint32(e); s.idx[p] == f {
+			s.cnt[p]++
+			return
+		}
+		h = (h + 1) & mask
 	}
 }
 
 // vector computes the TF-IDF vector of text into s.idx / s.cnt (feature
-// indices in first-seen order, values L2-normalized). Features with a zero
-// weight are dropped.
+// indices in first-seen order, values as weigh computes them), with float32
+// copies of the values in s.alpha. Features with a zero weight are dropped.
 func (v *vectorizer) vector(text string, s *scratch) {
 	v.features(text, s)
-	weigh(s.idx, s.cnt, v.idf, v.nWords)
+	iw, ic := tfidf(s.idx, s.cnt, v.idf, v.nWords)
+	s.alpha = s.alpha[:0]
 	n := 0
 	for k, f := range s.idx {
-		if s.cnt[k] != 0 {
-			s.idx[n], s.cnt[n] = f, s.cnt[k]
+		x := s.cnt[k]
+		if f < v.nWords {
+			x *= iw
+		} else {
+			x *= ic
+		}
+		if x != 0 {
+			s.idx[n], s.cnt[n] = f, x
+			s.alpha = append(s.alpha, float32(x))
 			n++
 		}
 	}
@@ -221,6 +353,20 @@ func (v *vectorizer) vector(text string, s *scratch) {
 // are present), whatever their sizes: a text has many more character n-grams
 // than words.
 func weigh(idx []int32, cnt []float64, idf []float64, nWords int32) {
+	iw, ic := tfidf(idx, cnt, idf, nWords)
+	for k, f := range idx {
+		if f < nWords {
+			cnt[k] *= iw
+		} else {
+			cnt[k] *= ic
+		}
+	}
+}
+
+// tfidf does weigh's first step: it replaces the counts by their unnormalized
+// values and returns the factors that normalize the word block (iw) and the
+// character block (ic).
+func tfidf(idx []int32, cnt []float64, idf []float64, nWords int32) (iw, ic float64) {
 	var ssw, ssc float64
 	for k, f := range idx {
 		x := idf[f]
@@ -234,7 +380,6 @@ func weigh(idx []int32, cnt []float64, idf []float64, nWords int32) {
 			ssc += x * x
 		}
 	}
-	var iw, ic float64
 	switch {
 	case ssw > 0 && ssc > 0:
 		iw, ic = 1/math.Sqrt(2*ssw), 1/math.Sqrt(2*ssc)
@@ -243,13 +388,7 @@ func weigh(idx []int32, cnt []float64, idf []float64, nWords int32) {
 	case ssc > 0:
 		ic = 1 / math.Sqrt(ssc)
 	}
-	for k, f := range idx {
-		if f < nWords {
-			cnt[k] *= iw
-		} else {
-			cnt[k] *= ic
-		}
-	}
+	return iw, ic
 }
 
 // csr is a compact row-major sparse matrix (documents x features).

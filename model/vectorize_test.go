@@ -258,3 +258,73 @@ func TestNormalize_CharPart(t *testing.T) {
 		}
 	}
 }
+
+// TestFeatures_FirstSeenOrder checks the fast path against the tokeniser's
+// spans looked up in the vocabulary map: the same known features, in order
+// of first occurrence (Predict adds their weight rows in that order), with
+// the same counts. The vocabulary has terms of up to 8 bytes, of 9 to 16
+// and longer, so every index is used; texts repeat features and some have
+// multi-byte runes; the feature set's stamp wraps around on the way.
+func TestFeatures_FirstSeenOrder(t *testing.T) {
+	var train []string
+	for _, ex := range append(toy(), synthetic(37, 10, 3)...) {
+		train = append(train, ex.Text)
+	}
+	train = append(train, "supercalifragilistic expialidocious words", "naïve café crème brûlée déjà vu",
+		"antidisestablishmentarianism is long", "日本語のテキスト 日本語")
+	texts := append(slices.Clone(train), "", "x", "supercalifragilistic supercalifragilistic expialidocious",
+		"café café naïve crème", "words words words is long is long", strings.Repeat("日本語 ", 20))
+	// character n-grams up to 8 bytes take the packed path inline; longer
+	// ones the general one
+	for _, cfg := range []tokenConfig{{WordNGrams: 3, CharMin: 2, CharMax: 6}, {WordNGrams: 1, CharMin: 3, CharMax: 11}} {
+		checkFirstSeen(t, cfg, train, texts)
+	}
+}
+
+func checkFirstSeen(t *testing.T, cfg tokenConfig, train, texts []string) {
+	t.Helper()
+	v, _ := buildFeatures(train, cfg, 1, 1)
+	byLen := map[string]int{}
+	s := newScratch()
+	for i, text := range texts {
+		if i == 5 {
+			s.stamp = math.MaxUint32 // the next text wraps the set's stamp
+		}
+		buf, wordEnd := normalize(nil, text, true)
+		_, sp := spans(buf, wordEnd, cfg, nil, nil)
+		var want []int32
+		count := map[int32]float64{}
+		for k := 0; k < len(sp); k += 2 {
+			term := string(buf[sp[k]:sp[k+1]])
+			f, ok := v.index[term]
+			if !ok {
+				continue
+			}
+			switch {
+			case len(term) <= 8:
+				byLen["short"]++
+			case len(term) <= 16:
+				byLen["medium"]++
+			default:
+				byLen["long"]++
+			}
+			if count[f] == 0 {
+				want = append(want, f)
+			}
+			count[f]++
+		}
+		v.features(text, s)
+		if !slices.Equal(s.idx, want) {
+			t.Errorf("%+v: features(%q) = %v, want %v", cfg, text, s.idx, want)
+			continue
+		}
+		for k, f := range s.idx {
+			if s.cnt[k] != count[f] {
+				t.Errorf("features(%q): count of %q = %v, want %v", text, v.terms[f], s.cnt[k], count[f])
+			}
+		}
+	}
+	if byLen["short"] == 0 || byLen["medium"] == 0 || byLen["long"] == 0 {
+		t.Errorf("%+v: terms found by length: %v; want every index used", cfg, byLen)
+	}
+}
