@@ -189,3 +189,38 @@ func TestModelStore_DeployMarkOtherStore(t *testing.T) {
 		t.Fatalf("Current after a refused DeployMark: %v, want ErrNoCurrent", err)
 	}
 }
+
+// TestRetrainer_ApproveCommitsMark: approving a staged candidate deploys it
+// and commits the watermark of the run that staged it (through DeployMark);
+// until then its samples count as new.
+func TestRetrainer_ApproveCommitsMark(t *testing.T) {
+	ctx := context.Background()
+	db, url := openDB(t, nil)
+	ds, _ := db.Dataset(nil)
+	if err := ds.SetBase(ctx, intentSamples(20)); err != nil {
+		t.Fatal(err)
+	}
+	var qs []dataset.Query
+	for i := range 30 {
+		qs = append(qs, dataset.Query{Text: fmt.Sprintf("warm soup blanket please %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
+	}
+	logAll(t, db, qs)
+	r := openRetrainerWith(t, url, db.Schema(), nil)
+	res, err := r.Run(ctx, retrain.RunOptions{Force: true, RequireApproval: true})
+	if err != nil || res.Outcome != trigger.OutcomeStaged {
+		t.Fatalf("run: %s %s, %v; want staged", res.Outcome, res.Reason, err)
+	}
+	if n, err := ds.Pending(ctx); err != nil || n != 30 {
+		t.Fatalf("Pending while staged = %d, %v; want 30", n, err)
+	}
+	ap, err := r.Approve(ctx, res.RunID, "looks good")
+	if err != nil || ap.Outcome != trigger.OutcomeDeployed {
+		t.Fatalf("Approve: %s %s, %v", ap.Outcome, ap.Reason, err)
+	}
+	if cur, _ := db.Models().Current(ctx); cur != res.NewVersion {
+		t.Fatalf("deployed %s after Approve, want %s", cur, res.NewVersion)
+	}
+	if n, err := ds.Pending(ctx); err != nil || n != 0 {
+		t.Errorf("Pending after Approve = %d, %v; want 0", n, err)
+	}
+}
