@@ -47,6 +47,27 @@ func openRetrainerWith(t testing.TB, url, schema string, opts *retrain.Options) 
 	return r
 }
 
+// openWithBase opens a fresh schema with a base set of three intents.
+func openWithBase(t *testing.T) (*pgstore.DB, *pgstore.DatasetStore, string) {
+	t.Helper()
+	db, url := openDB(t, nil)
+	ds, _ := db.Dataset(nil)
+	if err := ds.SetBase(context.Background(), intentSamples(20)); err != nil {
+		t.Fatal(err)
+	}
+	return db, ds, url
+}
+
+// logComfort logs n distinct queries the LLM labelled goal_comfort.
+func logComfort(t *testing.T, db *pgstore.DB, n int) {
+	t.Helper()
+	var qs []dataset.Query
+	for i := range n {
+		qs = append(qs, dataset.Query{Text: fmt.Sprintf("warm soup blanket please %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
+	}
+	logAll(t, db, qs)
+}
+
 // TestRetrainer_CrashAfterDeploy: a run killed right after its deploy (as
 // verify starts) leaves the new version deployed and the samples it was
 // trained on committed, because the watermark moved in the deploy's
@@ -54,16 +75,8 @@ func openRetrainerWith(t testing.TB, url, schema string, opts *retrain.Options) 
 // retrain on them as fresh data.
 func TestRetrainer_CrashAfterDeploy(t *testing.T) {
 	ctx := context.Background()
-	db, url := openDB(t, nil)
-	ds, _ := db.Dataset(nil)
-	if err := ds.SetBase(ctx, intentSamples(20)); err != nil {
-		t.Fatal(err)
-	}
-	var qs []dataset.Query
-	for i := range 30 {
-		qs = append(qs, dataset.Query{Text: fmt.Sprintf("warm soup blanket please %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
-	}
-	logAll(t, db, qs)
+	db, ds, url := openWithBase(t)
+	logComfort(t, db, 30)
 
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestRetrainer_CrashAfterDeployChild$", "-test.count", "1")
 	cmd.Env = append(os.Environ(), crashURLEnv+"="+url, crashSchemaEnv+"="+db.Schema())
@@ -138,20 +151,12 @@ func (u *unreadableAfterTrain) Decode(r io.Reader) (retrain.Classifier, error) {
 // back model still count as new.
 func TestRetrainer_RollbackKeepsMark(t *testing.T) {
 	ctx := context.Background()
-	db, url := openDB(t, nil)
-	ds, _ := db.Dataset(nil)
-	if err := ds.SetBase(ctx, intentSamples(20)); err != nil {
-		t.Fatal(err)
-	}
+	db, ds, url := openWithBase(t)
 	first, err := openRetrainerWith(t, url, db.Schema(), nil).Run(ctx, retrain.RunOptions{Force: true})
 	if err != nil || !first.Deployed {
 		t.Fatalf("first run: %+v, %v", first, err)
 	}
-	var qs []dataset.Query
-	for i := range 30 {
-		qs = append(qs, dataset.Query{Text: fmt.Sprintf("warm soup blanket please %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
-	}
-	logAll(t, db, qs)
+	logComfort(t, db, 30)
 	r, err := retrain.New(retrain.Config{Data: ds, Models: db.Models(), Trigger: retrain.DefaultTrigger(),
 		Trainer: &unreadableAfterTrain{t: model.NewTrainer(nil)}})
 	if err != nil {
@@ -195,16 +200,8 @@ func TestModelStore_DeployMarkOtherStore(t *testing.T) {
 // until then its samples count as new.
 func TestRetrainer_ApproveCommitsMark(t *testing.T) {
 	ctx := context.Background()
-	db, url := openDB(t, nil)
-	ds, _ := db.Dataset(nil)
-	if err := ds.SetBase(ctx, intentSamples(20)); err != nil {
-		t.Fatal(err)
-	}
-	var qs []dataset.Query
-	for i := range 30 {
-		qs = append(qs, dataset.Query{Text: fmt.Sprintf("warm soup blanket please %d", i), Method: dataset.MethodLLM, LLMLabels: []string{"goal_comfort"}})
-	}
-	logAll(t, db, qs)
+	db, ds, url := openWithBase(t)
+	logComfort(t, db, 30)
 	r := openRetrainerWith(t, url, db.Schema(), nil)
 	res, err := r.Run(ctx, retrain.RunOptions{Force: true, RequireApproval: true})
 	if err != nil || res.Outcome != trigger.OutcomeStaged {

@@ -3,13 +3,10 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"testing"
 
 	"moodfood/dataset"
-	"moodfood/model"
 	"moodfood/retrain"
-	"moodfood/retrain/pgstore"
 	"moodfood/trigger"
 )
 
@@ -34,21 +31,7 @@ func intentSamples(n int) []dataset.Sample {
 // --database-url.
 func openRetrainer(t *testing.T, url, schema string) *retrain.Retrainer {
 	t.Helper()
-	db, err := pgstore.Open(context.Background(), url, &pgstore.Options{Schema: schema,
-		Check: func(r io.Reader) error { _, err := model.Decode(r); return err }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := db.Stores(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := retrain.OpenStores(st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
+	return openRetrainerWith(t, url, schema, nil)
 }
 
 // TestRetrainer_OnPostgreSQL: the whole loop on the database: runs train,
