@@ -478,6 +478,10 @@ func (d *queryDecoder) decode(line []byte, r *record) bool {
 			if !s.skipIntents(&d.scratch) {
 				return false
 			}
+		case "corrects":
+			if !s.strTo(&r.Corrects, &d.scratch) {
+				return false
+			}
 		case "model_version":
 			if !s.strTo(d.keep(&r.ModelVersion), &d.scratch) {
 				return false

@@ -81,6 +81,9 @@ func randQuery(r *rand.Rand) Query {
 			q.LLMLabels = append(q.LLMLabels, fastStrings[r.IntN(len(fastStrings))])
 		}
 		q.LLMConfidence = r.Float64()
+		if r.IntN(3) == 0 {
+			q.Corrects = "q" + fastStrings[r.IntN(len(fastStrings))]
+		}
 	}
 	if r.IntN(3) == 0 {
 		b := r.IntN(2) == 0

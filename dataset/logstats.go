@@ -242,6 +242,9 @@ func (l *LogStats) day(t time.Time) *DayStats {
 func (l *LogStats) add(r *record) {
 	switch r.Type {
 	case TypeQuery:
+		if r.Corrects != "" {
+			return // a second answer to a query already counted
+		}
 		if r.Timestamp.IsZero() {
 			l.damaged++
 			return

@@ -77,6 +77,14 @@ type Query struct {
 	Positive *bool `json:"positive,omitempty"`
 	// LatencyMS is the serving latency in milliseconds.
 	LatencyMS float64 `json:"latency_ms,omitempty"`
+	// Corrects, on a record the LLM answered, is the QueryID of an earlier
+	// query whose ML answer the user rejected and which was therefore
+	// asked again (see serve.Server.Correct): the record is a second answer
+	// to that query, not a new query. The export takes it like any LLM
+	// answer; the live signals (Signals, SignalCounter) and the per-day
+	// statistics (LogStats) leave it out, so that one rejected answer is
+	// not counted as two queries.
+	Corrects string `json:"corrects,omitempty"`
 }
 
 // Feedback is user feedback that arrives after its query, logged as its own
@@ -180,6 +188,10 @@ func appendQuery(b []byte, q *Query) []byte {
 	if q.LatencyMS != 0 {
 		b = append(b, `,"latency_ms":`...)
 		b = appendFloat(b, q.LatencyMS)
+	}
+	if q.Corrects != "" {
+		b = append(b, `,"corrects":`...)
+		b = appendString(b, q.Corrects, false)
 	}
 	b = append(b, `,"text_input":`...)
 	b = appendString(b, q.Text, false)

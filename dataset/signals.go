@@ -205,6 +205,9 @@ func (a *signalAcc) readFrom(path string, off int64, maxRecord int) error {
 }
 
 func (a *signalAcc) add(i int, q *Query) {
+	if q.Corrects != "" {
+		return // a second answer to a query already counted
+	}
 	w := &a.w[i]
 	w.Queries++
 	a.conf[i] += q.Confidence

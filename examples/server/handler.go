@@ -27,6 +27,12 @@ type feedbackRequest struct {
 	Positive *bool  `json:"positive"`
 }
 
+// correctRequest is the body of POST /correct.
+type correctRequest struct {
+	QueryID string `json:"query_id"`
+	Text    string `json:"text"`
+}
+
 // canaryRequest is the body of POST /canary.
 type canaryRequest struct {
 	Version  backup.Version `json:"version"`
@@ -51,6 +57,7 @@ func newHandler(s *serve.Server, ops *operators, maxBody int64, obs *observer) h
 	}
 	mux.HandleFunc("POST /classify", h.classify)
 	mux.HandleFunc("POST /feedback", h.feedback)
+	mux.HandleFunc("POST /correct", h.correct)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /status", h.status)
 	mux.HandleFunc("POST /canary", ops.guard(h.canary))
@@ -106,6 +113,25 @@ func (h *handler) feedback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// correct is a user's "no, that's wrong" on an ML answer: the negative
+// feedback and a second answer from the LLM (serve.Server.Correct).
+func (h *handler) correct(w http.ResponseWriter, r *http.Request) {
+	var req correctRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if req.QueryID == "" || req.Text == "" {
+		writeError(w, http.StatusBadRequest, "query_id and text are required")
+		return
+	}
+	a, err := h.s.Correct(r.Context(), req.QueryID, req.Text)
+	if err != nil {
+		writeServeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
 }
 
 // healthz answers 200 {"status": "ok", "model_version": V} while a model
@@ -255,6 +281,7 @@ func writeServeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, serve.ErrFeedbackExpired):
 		code = http.StatusGone
 	case errors.Is(err, serve.ErrCanaryRunning), errors.Is(err, serve.ErrSameVersion), errors.Is(err, serve.ErrDuplicateFeedback),
+		errors.Is(err, serve.ErrNotCorrectable),
 		errors.Is(err, retrain.ErrBusy):
 		code = http.StatusConflict
 	case errors.Is(err, serve.ErrTextTooLong):

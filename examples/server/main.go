@@ -34,6 +34,8 @@
 //
 //	POST /classify        {"text": "...", "session_id": "..."} -> serve.Answer
 //	POST /feedback        {"query_id": "...", "positive": true} -> 204
+//	POST /correct         {"query_id": "...", "text": "..."} -> serve.Answer: the user
+//	                      rejects the model's answer; the LLM answers instead
 //	GET  /healthz         200 {"status":"ok","model_version":...}, 503 without a model
 //	GET  /status          serving stats and the deployed version (serve.Stats)
 //
@@ -42,7 +44,10 @@
 // start; replicas share it). /feedback accepts an id this server issued,
 // within 24 h, once: 404 for an id it did not issue, 410 after the window,
 // 409 for a second verdict, 400 for a session id over 256 bytes or a query
-// id over 128.
+// id over 128. /correct counts as the query's verdict (negative) and asks
+// the LLM at most once per query, only for a query the model answered
+// (route "ml") among this server's recent ones and with the query's own
+// text; 409 otherwise.
 //
 // Control endpoints (operators only):
 //

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,38 @@ func TestRun_Usage(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"-h"}, io.Discard); code != 0 {
 		t.Fatalf("-h: exit %d", code)
+	}
+}
+
+// TestServer_Correct: POST /correct on an ML answer returns the LLM's
+// answer and records the verdict; a second call, another text or an
+// LLM-answered query get 409, a missing field 400.
+func TestServer_Correct(t *testing.T) {
+	root, labels, _, _ := newRoot(t)
+	// A threshold near 0 lets the model answer everything.
+	base, _ := startServer(t, append(tokenFile(t), "-root", root, "-llm-labels", labels, "-threshold", "0.001", "-poll", "10ms")...)
+	const text = "something warm for a cold night"
+	var a serve.Answer
+	if code := post(t, base+"/classify", map[string]string{"text": text}, &a); code != 200 || a.Route != serve.RouteML {
+		t.Fatalf("classify: status %d, answer %+v", code, a)
+	}
+	if code := post(t, base+"/correct", map[string]string{"query_id": a.QueryID, "text": "another text"}, nil); code != 409 {
+		t.Fatalf("correct with another text: status %d, want 409", code)
+	}
+	if code := post(t, base+"/correct", map[string]string{"query_id": a.QueryID}, nil); code != 400 {
+		t.Fatalf("correct without text: status %d, want 400", code)
+	}
+	var c serve.Answer
+	if code := post(t, base+"/correct", map[string]string{"query_id": a.QueryID, "text": text}, &c); code != 200 {
+		t.Fatalf("correct: status %d", code)
+	}
+	if c.Route != serve.RouteLLM || c.Reason != serve.ReasonRejected || !slices.Equal(c.Labels, []string{"weather_cold", "goal_comfort"}) {
+		t.Fatalf("corrected answer %+v", c)
+	}
+	if code := post(t, base+"/correct", map[string]string{"query_id": a.QueryID, "text": text}, nil); code != 409 {
+		t.Fatalf("second correction: status %d, want 409", code)
+	}
+	if code := post(t, base+"/correct", map[string]string{"query_id": c.QueryID, "text": text}, nil); code != 409 {
+		t.Fatalf("correcting the LLM's answer: status %d, want 409", code)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -34,6 +35,9 @@ const (
 const (
 	ReasonLowConfidence = "low_confidence"
 	ReasonAmbiguous     = "ambiguous"
+	// ReasonRejected: the user rejected the model's answer and Correct
+	// asked the LLM instead.
+	ReasonRejected = "rejected"
 )
 
 // Request is one query to classify.
@@ -237,7 +241,11 @@ func (s *Server) Classify(ctx context.Context, req Request) (Answer, error) {
 	if m == cur {
 		m.win.add(a.Route != RouteML, compared, agreed)
 	}
-	s.recent.put(qid, attribution{version: m.stats, arm: arm})
+	at := attribution{version: m.stats, arm: arm}
+	if a.Route == RouteML {
+		at.ml, at.digest, at.label, at.conf, at.model = true, maphash.String(s.textKey, req.Text), p.Label, p.Confidence, m.version
+	}
+	s.recent.put(qid, at)
 
 	// Log.
 	end := s.o.Now()

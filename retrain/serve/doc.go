@@ -39,6 +39,18 @@
 // Server remembers Options.FeedbackWindow query ids of its own making and
 // ten times as many that got feedback.
 //
+// # Corrections
+//
+// When a user rejects the model's answer, the backend calls Correct instead
+// of Feedback: the negative feedback is recorded and the LLM is asked about
+// the query, once. Its answer is what the user sees next and, logged as a
+// second answer to the query (dataset.Query.Corrects), a training sample on
+// exactly what the model got wrong; the export would otherwise lose those
+// queries, since a rejected answer is never exported. Correct acts only on
+// a query the model answered, among the remembered ones, with the query's
+// own text, so a client can make it call the LLM at most once per query
+// the model answered.
+//
 // # Hot reload
 //
 // The serving model sits behind an atomic pointer and is replaced whole: a

@@ -47,6 +47,12 @@ var (
 	// ErrDuplicateFeedback is returned by Feedback for a query that already
 	// got feedback.
 	ErrDuplicateFeedback = errors.New("serve: query already has feedback")
+	// ErrNotCorrectable is returned by Correct for a query it cannot ask
+	// the LLM about: one this Server does not remember (another replica
+	// served it, or it is older than the last Options.FeedbackWindow
+	// queries), one the model did not answer, or a text that is not the
+	// query's.
+	ErrNotCorrectable = errors.New("serve: query cannot be corrected")
 	// ErrTooLong is returned for a client field over its limit
 	// (MaxQueryIDBytes, MaxSessionIDBytes).
 	ErrTooLong = errors.New("serve: field too long")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"sync"
@@ -53,10 +54,12 @@ type Server struct {
 	logErrors   atomic.Int64
 	canceled    atomic.Int64
 	unattrib    atomic.Int64
+	corrections atomic.Int64
 	logWarnAt   atomic.Int64 // Options.Now in unix nanos at the last query-log warning; 0 = none yet
 
 	recent  recentQueries
 	seen    seenIDs
+	textKey maphash.Seed // keys attribution.digest
 	latency routeLatency
 
 	closed    atomic.Bool
@@ -123,6 +126,7 @@ func Open(ctx context.Context, src Source, opts *Options) (*Server, error) {
 	}
 	s.recent.init(o.FeedbackWindow)
 	s.seen.init(10 * o.FeedbackWindow)
+	s.textKey = maphash.MakeSeed()
 	if err := s.Reload(ctx); err != nil && !errors.Is(err, backup.ErrNoCurrent) {
 		if !errors.Is(err, ErrRefused) || !s.fallBack(ctx, err) {
 			return nil, err

@@ -78,6 +78,9 @@ type Stats struct {
 	Canceled int64 `json:"canceled"`
 	// UnattributedFeedback counts feedback for query ids not remembered.
 	UnattributedFeedback int64 `json:"unattributed_feedback"`
+	// Corrections counts rejected ML answers Correct asked the LLM about
+	// (LLMErrors and LLMTimeouts include its failed calls).
+	Corrections int64 `json:"corrections"`
 	// Versions holds per-version counts, in version order.
 	Versions []VersionStats `json:"versions"`
 	// Latency is the distribution of Answer.Latency by route.
@@ -101,6 +104,7 @@ func (s *Server) Stats() Stats {
 		LogErrors:            s.logErrors.Load(),
 		Canceled:             s.canceled.Load(),
 		UnattributedFeedback: s.unattrib.Load(),
+		Corrections:          s.corrections.Load(),
 		Latency:              s.latency.snapshot(),
 	}
 	if cur := s.cur.Load(); cur != nil {
@@ -272,6 +276,14 @@ func (w *window) summary() WindowStats {
 type attribution struct {
 	version *counters
 	arm     *counters // nil outside a canary
+	// ml is set when the model answered (RouteML): only such a query can
+	// be corrected (Correct). digest is a keyed hash of its text, label and
+	// conf the model's answer, for the correction's log record.
+	ml     bool
+	digest uint64
+	label  string
+	conf   float64
+	model  backup.Version
 }
 
 // recentQueries remembers the attribution of the last n query ids.
