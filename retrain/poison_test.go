@@ -195,3 +195,49 @@ func TestRun_AppliesRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_TeacherLabelsNeverSetAside: when a run's new samples all come from
+// the teacher (source llm) and the gate rejects the candidate, the run is
+// rejected and keeps them for the next run: setting all of them aside would
+// always "restore" the gate (the candidate is the deployed model's data
+// again) and lose every one of them for good, which on a small, noisy
+// evaluation set happened to honest months.
+func TestRun_TeacherLabelsNeverSetAside(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	writeSamples(t, filepath.Join(root, "data", "intent_dataset.jsonl"), moodSamples(60, dataset.SourceSeed))
+	writeSamples(t, filepath.Join(root, "data", "golden_dataset.jsonl"), offset(moodSamples(15, dataset.SourceHuman), 90000, dataset.SourceHuman))
+	r, err := retrain.Open(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if res, err := r.Run(ctx, retrain.RunOptions{}); err != nil || !res.Deployed {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	// A month of wrong teacher labels: the candidate is worse.
+	var bad []dataset.Sample
+	for _, s := range offset(moodSamples(400, dataset.SourceLLM), 10000, dataset.SourceLLM) {
+		s.Labels = []string{flipped[s.Labels[0]]}
+		bad = append(bad, s)
+	}
+	appendSamples(t, filepath.Join(root, "data", "logs", "training_dataset.jsonl"), bad)
+	res, err := r.Run(ctx, retrain.RunOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deployed || res.Record.DatasetQuality.SetAside != 0 {
+		t.Fatalf("run deployed=%v, set aside %d (%s); want a rejection that sets nothing aside", res.Deployed,
+			res.Record.DatasetQuality.SetAside, res.Record.SetAside)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "data", "logs", "quarantined_samples.jsonl")); err == nil && len(b) > 0 {
+		t.Fatalf("quarantine file holds %d bytes, want none", len(b))
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Pending < len(bad) {
+		t.Errorf("%d new samples pending after the rejection, want the %d kept", st.Pending, len(bad))
+	}
+}
