@@ -94,6 +94,39 @@ type evaluation struct {
 	// Retrainer.twin); twinDetail says how.
 	twin       bool
 	twinDetail string
+	// holdNoise and goldNoise are the paired accuracy differences between
+	// the candidate and the deployed side on the hold-out and the golden
+	// set (see Gate.NoiseZ).
+	holdNoise, goldNoise pairedDiff
+}
+
+// pairedDiff is how two models' answers on the same n samples differ:
+// b samples only the candidate gets right, c only the other one.
+type pairedDiff struct{ n, b, c int }
+
+// se is the standard error of the difference of the two accuracies
+// (the paired, McNemar-style estimate); 0 without samples.
+func (d pairedDiff) se() float64 {
+	if d.n == 0 {
+		return 0
+	}
+	n, disc, diff := float64(d.n), float64(d.b+d.c), float64(d.b-d.c)
+	return math.Sqrt(max(0, disc-diff*diff/n)) / n
+}
+
+// pair compares two models' predictions for ex answer by answer (an
+// answer is right when its label set is exactly the true one).
+func pair(ex []model.Example, cand, other []model.Prediction) pairedDiff {
+	d := pairedDiff{n: len(ex)}
+	for i, e := range ex {
+		switch a, o := ExactMatch(cand[i].Labels, e.Labels), ExactMatch(other[i].Labels, e.Labels); {
+		case a && !o:
+			d.b++
+		case o && !a:
+			d.c++
+		}
+	}
+	return d
 }
 
 // cachedPredictor replays predictions already made, so that model.Evaluate
@@ -133,11 +166,13 @@ func (r *Retrainer) evaluate(ctx context.Context, cand, ref Classifier, dep *dep
 			return nil, fmt.Errorf("deployed model: %w", err)
 		}
 		ev.dep = report(sp.holdout, ev.depPreds)
+		ev.holdNoise = pair(sp.holdout, ev.candPreds, ev.depPreds)
 		if len(sp.golden) > 0 {
 			if goldDepPreds, err = predictAll(ctx, ref, sp.golden); err != nil {
 				return nil, fmt.Errorf("deployed model: %w", err)
 			}
 			ev.goldDep = report(sp.golden, goldDepPreds)
+			ev.goldNoise = pair(sp.golden, goldCandPreds, goldDepPreds)
 		}
 	}
 	for _, preds := range [][]model.Prediction{ev.candPreds, goldCandPreds} {
@@ -266,12 +301,12 @@ func (g *Gate) checks(ev *evaluation) []Check {
 	}
 	if ev.hasDep {
 		cs = append(cs,
-			atLeast("accuracy_delta", ev.cand.Accuracy-ev.dep.Accuracy, -g.MaxAccuracyDrop),
-			atLeast("macro_f1_delta", ev.cand.MacroF1-ev.dep.MacroF1, -g.MaxMacroF1Drop))
+			g.dropCheck("accuracy_delta", ev.cand.Accuracy-ev.dep.Accuracy, g.MaxAccuracyDrop, ev.holdNoise),
+			g.dropCheck("macro_f1_delta", ev.cand.MacroF1-ev.dep.MacroF1, g.MaxMacroF1Drop, ev.holdNoise))
 		if ev.golden > 0 {
 			cs = append(cs,
-				atLeast("golden_accuracy_delta", ev.goldCand.Accuracy-ev.goldDep.Accuracy, -g.MaxAccuracyDrop),
-				atLeast("golden_macro_f1_delta", ev.goldCand.MacroF1-ev.goldDep.MacroF1, -g.MaxMacroF1Drop))
+				g.dropCheck("golden_accuracy_delta", ev.goldCand.Accuracy-ev.goldDep.Accuracy, g.MaxAccuracyDrop, ev.goldNoise),
+				g.dropCheck("golden_macro_f1_delta", ev.goldCand.MacroF1-ev.goldDep.MacroF1, g.MaxMacroF1Drop, ev.goldNoise))
 		}
 		if g.MaxIntentF1Drop >= 0 {
 			cs = append(cs, g.intentCheck(ev))
@@ -305,6 +340,27 @@ func (g *Gate) checks(ev *evaluation) []Check {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// dropCheck is a "the candidate may score at most drop below" check on a
+// difference v, with the tolerance widened to Gate.NoiseZ standard errors
+// of the paired difference d when that is wider (see Gate.NoiseZ).
+func (g *Gate) dropCheck(name string, v, drop float64, d pairedDiff) Check {
+	tol, detail := g.tolerance(drop, d)
+	return Check{Name: name, Value: v, Threshold: -tol, Op: ">=", Passed: isFinite(v) && v >= -tol-g.Epsilon, Detail: detail}
+}
+
+// tolerance is drop widened by the sampling noise of d, and a Detail
+// saying so when it was.
+func (g *Gate) tolerance(drop float64, d pairedDiff) (float64, string) {
+	if g.NoiseZ <= 0 || drop < 0 {
+		return drop, ""
+	}
+	if w := g.NoiseZ * d.se(); w > drop {
+		return w, fmt.Sprintf("tolerance %.4f: %.3g standard errors of the paired accuracy difference on %d samples (%d only the candidate gets right, %d only the deployed side)",
+			w, g.NoiseZ, d.n, d.b, d.c)
+	}
+	return drop, ""
 }
 
 // coverageCheck compares the share of held-out samples each model may

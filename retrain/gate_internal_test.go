@@ -71,3 +71,42 @@ func TestBootstrapLower(t *testing.T) {
 		t.Errorf("worse model: lower bounds %v, %v", lo1, lo2)
 	}
 }
+
+// TestGate_NoiseTolerance: on a small evaluation a drop of a few samples is
+// within the paired sampling noise and passes; a drop the samples can tell
+// apart still fails; with NoiseZ off, or a tolerance that demands an
+// improvement, the fixed tolerance applies; on a large evaluation the
+// fixed tolerance is the wider one and nothing changes.
+func TestGate_NoiseTolerance(t *testing.T) {
+	tests := []struct {
+		name      string
+		z, drop   float64
+		d         pairedDiff
+		cand, dep float64
+		want      bool
+	}{
+		// 40 samples, 3 only the deployed model gets right, 1 only the
+		// candidate: -5 points, SE ≈ 4.9 points.
+		{"small, two samples", 0, 0, pairedDiff{n: 40, b: 1, c: 3}, 0.80, 0.85, true},
+		{"small, noise off", -1, 0, pairedDiff{n: 40, b: 1, c: 3}, 0.80, 0.85, false},
+		{"small, must improve", 0, -0.01, pairedDiff{n: 40, b: 1, c: 3}, 0.80, 0.85, false},
+		// 40 samples, 12 only the deployed model gets right: -30 points.
+		{"small, clear drop", 0, 0, pairedDiff{n: 40, b: 0, c: 12}, 0.55, 0.85, false},
+		// 3,000 samples: SE ≈ 0.3 points, the 1-point default rules.
+		{"large, 1.5 points", 0, 0, pairedDiff{n: 3000, b: 30, c: 75}, 0.885, 0.90, false},
+		{"large, 0.5 points", 0, 0, pairedDiff{n: 3000, b: 30, c: 45}, 0.895, 0.90, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Gate{NoiseZ: tt.z, MaxAccuracyDrop: tt.drop, MaxIntentF1Drop: -1, MaxCoverageDrop: -1}
+			g.setDefaults()
+			ev := &evaluation{hasDep: true, holdout: make([]model.Example, tt.d.n), holdNoise: tt.d,
+				cand: model.Report{Accuracy: tt.cand, MacroF1: 1}, dep: model.Report{Accuracy: tt.dep, MacroF1: 1}}
+			for _, c := range g.checks(ev) {
+				if c.Name == "accuracy_delta" && c.Passed != tt.want {
+					t.Errorf("accuracy_delta %+v, want passed=%v", c, tt.want)
+				}
+			}
+		})
+	}
+}
