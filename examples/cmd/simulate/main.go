@@ -8,7 +8,7 @@
 // Usage:
 //
 //	go run ./examples/cmd/simulate -data ../shared/data/clinc150 \
-//	    [-seed-per-label 10] [-months 12] [-noise 0.05] [-feedback-rate 0.8] \
+//	    [-seed-per-label 5] [-no-corrections] [-months 12] [-noise 0.05] [-feedback-rate 0.8] \
 //	    [-target-precision 0.95] [-threshold 0] [-csv out.csv] [-svg out.svg] \
 //	    [-json] [-root DIR]
 //
@@ -37,6 +37,13 @@
 //     rejects anything with negative feedback (which filters out part of the
 //     teacher's noise) and never lets the model train on its own unconfirmed
 //     answers.
+//   - When a user rejects an ML answer, the backend asks the LLM about the
+//     query (serve.Server.Correct, unless -no-corrections) and shows its
+//     answer; that second answer gets feedback like any other and is
+//     exported as an LLM-labelled sample. These are the queries the model
+//     got wrong with confidence: without them they would never become
+//     samples. Their LLM calls count in the LLM calls column, not in the
+//     fallback rate (the share of queries routed to the LLM).
 //   - At the end of each month the clock reads start + k·30 days and the
 //     retrainer runs (trigger-driven by default, -force to force it): export,
 //     merge, train, gate against the deployed model, refit on all the data,
@@ -103,7 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		dataDir   = fs.String("data", "../shared/data/clinc150", "data set `dir` with train.jsonl, test.jsonl and (optional) val.jsonl")
-		perLabel  = fs.Int("seed-per-label", 10, "seed examples per label")
+		perLabel  = fs.Int("seed-per-label", DefaultSeedPerLabel, "seed examples per label")
+		noCorrect = fs.Bool("no-corrections", false, "do not ask the LLM again when a user rejects an ML answer (serve.Server.Correct)")
 		months    = fs.Int("months", 12, "months of traffic")
 		noise     = fs.Float64("noise", 0.05, "probability that the fake LLM answers a wrong label")
 		seed      = fs.Uint64("seed", 1, "seed of every random choice")
@@ -153,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o := Options{
 		Corpus: corpus, SeedPerLabel: *perLabel, Months: *months, Noise: *noise, Seed: *seed,
-		Threshold: *threshold, TargetPrecision: *target, Ambiguity: *ambiguity, FeedbackRate: *feedback,
+		Threshold: *threshold, TargetPrecision: *target, Ambiguity: *ambiguity, FeedbackRate: *feedback, NoCorrections: *noCorrect,
 		LLMLatency: lat, Root: *root, Force: *force, NoReference: *noRef, HoldoutFraction: *holdout,
 	}
 	o.Trainer = &model.TrainerOptions{Margin: *margin, Epochs: *epochs}

@@ -137,6 +137,7 @@ var csvColumns = []struct {
 	{"llm_wrong", func(m Month) string { return strconv.Itoa(m.LLMWrong) }},
 	{"feedback_positive", func(m Month) string { return strconv.Itoa(m.FeedbackPositive) }},
 	{"feedback_negative", func(m Month) string { return strconv.Itoa(m.FeedbackNegative) }},
+	{"corrections", func(m Month) string { return strconv.Itoa(m.Corrections) }},
 	{"latency_p50_ms", func(m Month) string { return fnum(m.LatencyP50MS, 3) }},
 	{"latency_mean_ms", func(m Month) string { return fnum(m.LatencyMeanMS, 3) }},
 	{"retrain_id", func(m Month) string { return m.RunID }},
@@ -200,8 +201,12 @@ func pct(n Num) string {
 // reference model and the targets with their verdicts.
 func writeTable(w io.Writer, s *Summary) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed set %d samples (%d labels), traffic %d queries over %d months; LLM noise %.0f%%, feedback on %.0f%% of answers\n",
-		s.SeedSamples, s.Labels, s.TrafficSamples, max(0, len(s.Months)-1), 100*s.Noise, 100*s.FeedbackRate)
+	corr := "a rejected ML answer is asked again of the LLM (column corrections, counted in LLM calls)"
+	if !s.Corrections {
+		corr = "rejected ML answers are not asked again (-no-corrections)"
+	}
+	fmt.Fprintf(&b, "seed set %d samples (%d labels), traffic %d queries over %d months; LLM noise %.0f%%, feedback on %.0f%% of answers; %s\n",
+		s.SeedSamples, s.Labels, s.TrafficSamples, max(0, len(s.Months)-1), 100*s.Noise, 100*s.FeedbackRate, corr)
 	if s.Threshold > 0 {
 		fmt.Fprintf(&b, "routing: threshold %.2f for every model (-threshold), ambiguity margin %.2f\n", s.Threshold, s.Ambiguity)
 	} else {
@@ -209,7 +214,7 @@ func writeTable(w io.Writer, s *Summary) error {
 	}
 	b.WriteString("traffic columns: the month's queries, served by the model in service at its start; accuracy: test accuracy of the model in service after the month-end run\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "month\taccuracy\tthreshold\tfallback\tLLM calls\tp50 ms\tmean ms\tML precision\tdataset\texported\tnoisy\tgate\tdeployed\ttest fallback\ttest ML prec\t")
+	fmt.Fprintln(tw, "month\taccuracy\tthreshold\tfallback\tLLM calls\tcorrections\tp50 ms\tmean ms\tML precision\tdataset\texported\tnoisy\tgate\tdeployed\ttest fallback\ttest ML prec\t")
 	for _, m := range s.Months {
 		dep := "no"
 		if m.Deployed {
@@ -219,8 +224,8 @@ func writeTable(w io.Writer, s *Summary) error {
 		if m.Queries > 0 {
 			p50, mean = fnum(m.LatencyP50MS, 2), fnum(m.LatencyMeanMS, 1)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
-			m.Month, pct(m.Accuracy), fnum(m.Threshold, 3), pct(m.FallbackRate), m.LLMCalls, p50, mean, pct(m.MLPrecision),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
+			m.Month, pct(m.Accuracy), fnum(m.Threshold, 3), pct(m.FallbackRate), m.LLMCalls, m.Corrections, p50, mean, pct(m.MLPrecision),
 			m.DatasetSize, m.Exported, m.ExportedWrong, m.Gate, dep, pct(m.TestFallbackRate), pct(m.TestMLPrecision))
 	}
 	if err := tw.Flush(); err != nil {

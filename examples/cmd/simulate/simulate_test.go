@@ -130,8 +130,12 @@ func TestRun(t *testing.T) {
 		if i > 0 && m.Queries == 0 {
 			t.Errorf("month %d served no queries", i)
 		}
-		if i > 0 && m.LLMCalls != m.Queries-m.MLAnswers {
-			t.Errorf("month %d: %d LLM calls, want %d fallbacks", i, m.LLMCalls, m.Queries-m.MLAnswers)
+		if i > 0 && m.LLMCalls != m.Queries-m.MLAnswers+m.Corrections {
+			t.Errorf("month %d: %d LLM calls, want %d fallbacks + %d corrections", i, m.LLMCalls, m.Queries-m.MLAnswers, m.Corrections)
+		}
+		// Only a wrong ML answer is corrected.
+		if wrong := float64(m.MLAnswers) * (1 - float64(m.MLPrecision)); i > 0 && float64(m.Corrections) > wrong+0.5 {
+			t.Errorf("month %d: %d corrections of %.0f wrong ML answers", i, m.Corrections, wrong)
 		}
 		if i > 0 && m.DatasetSize < ms[i-1].DatasetSize {
 			t.Errorf("month %d: dataset shrank from %d to %d", i, ms[i-1].DatasetSize, m.DatasetSize)
