@@ -340,6 +340,20 @@ type predictionBlock struct {
 	label  [1]string
 }
 
+// rankInsert inserts label k into order[:got], sorted by score descending
+// then index ascending (k is above every index there), dropping the last
+// entry when all len(order) are taken, and returns the new count.
+func rankInsert(sc []float64, order []int, got, k int) int {
+	v := sc[k]
+	i := min(got, len(order)-1)
+	for i > 0 && v > sc[order[i-1]] {
+		order[i] = order[i-1]
+		i--
+	}
+	order[i] = k
+	return min(got+1, len(order))
+}
+
 // prediction builds the result from s.scores, taking its slices from r.
 func (c *Classifier) prediction(s *scratch, r *results) Prediction {
 	K := c.k()
@@ -350,26 +364,27 @@ func (c *Classifier) prediction(s *scratch, r *results) Prediction {
 		r = &results{ranked: b.ranked[:top], labels: b.label[:]}
 	}
 	// one pass keeping the n best labels by (score desc, index asc) in
-	// order[:got], sorted; worst is the score of order[n-1] once full
+	// order[:got], sorted; once it is full, only a label scoring above the
+	// last one's score (worst) enters, and with AVX2 whole groups of four
+	// labels that cannot are skipped at once
 	n := max(top, 1)
 	order := s.order[:n]
-	got := 0
-	worst := math.Inf(-1)
-	for k, v := range sc {
-		if got == n && !(v > worst) {
-			continue
+	got, k := 0, 0
+	for ; k < len(sc) && got < n; k++ {
+		got = rankInsert(sc, order, got, k)
+	}
+	worst := sc[order[n-1]]
+	for k < len(sc) {
+		if useAVX2 && k+4 <= len(sc) {
+			if k += skipAVX2(&sc[k], (len(sc)-k)&^3, worst); k == len(sc) {
+				break
+			}
 		}
-		i := min(got, n-1)
-		for i > 0 && v > sc[order[i-1]] {
-			order[i] = order[i-1]
-			i--
-		}
-		order[i] = k
-		if got < n {
-			got++
-		}
-		if got == n {
-			worst = sc[order[n-1]]
+		for end := min(k+4, len(sc)); k < end; k++ {
+			if sc[k] > worst {
+				rankInsert(sc, order, n, k)
+				worst = sc[order[n-1]]
+			}
 		}
 	}
 	var p Prediction

@@ -48,3 +48,6 @@ func biasScaleAVX2(z *float32, b, out *float64, n int, s float64) (max float64)
 
 //go:noescape
 func affineAVX2(z *float64, n int, inv, a, u float64)
+
+//go:noescape
+func skipAVX2(z *float64, n int, t float64) int

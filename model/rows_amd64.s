@@ -598,3 +598,29 @@ aloop:
 
 adone:
 	RET
+
+// func skipAVX2(z *float64, n int, t float64) int
+//
+// Returns 4 times the number of leading groups of four among z[:n] (n a
+// multiple of 4) with no element greater than t (a NaN is not greater).
+TEXT ·skipAVX2(SB), NOSPLIT, $0-32
+	MOVQ         z+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD t+16(FP), Y1
+	XORQ         AX, AX
+
+kloop:
+	CMPQ      AX, CX
+	JGE       kdone
+	VMOVUPD   (DI)(AX*8), Y0
+	VCMPPD    $0x1e, Y1, Y0, Y2 // z > t, ordered
+	VMOVMSKPD Y2, BX
+	TESTL     BX, BX
+	JNE       kdone
+	ADDQ      $4, AX
+	JMP       kloop
+
+kdone:
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET

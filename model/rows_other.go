@@ -26,3 +26,5 @@ func biasScaleAVX2(z *float32, b, out *float64, n int, s float64) (max float64) 
 }
 
 func affineAVX2(z *float64, n int, inv, a, u float64) { panic("model: no AVX2 kernel") }
+
+func skipAVX2(z *float64, n int, t float64) int { panic("model: no AVX2 kernel") }

@@ -127,9 +127,10 @@ func truncate(s string, n int) string {
 // buf[i:j] of the normalized buffer buf (as returned by normalize): word
 // n-grams up to cfg.WordNGrams, then character n-grams of each "<word>" with
 // cfg.CharMin..cfg.CharMax runes. starts is scratch space for word and rune
-// offsets. It returns both slices, possibly grown, for reuse. (A slice
-// rather than a callback: the fast path's per-feature work then needs no
-// indirect call.)
+// offsets. It returns both slices, possibly grown, for reuse. It defines
+// the features the tokeniser gives the vocabulary; vectorizer.features
+// generates the same ones, in the same order, without building the
+// character part.
 func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, out []int32) ([]int, []int32) {
 	// word starts: positions of the spaces that precede each word
 	starts = starts[:0]

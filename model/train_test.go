@@ -2,10 +2,12 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -327,5 +329,38 @@ func TestClassifier_PredictBatchAllocs(t *testing.T) {
 	_ = append(b[0].Labels, "x")
 	if b[1].Ranked[0] != next || b[1].Labels[0] != b[1].Label {
 		t.Error("appending to one prediction's slices changed the next one")
+	}
+}
+
+// TestClassifier_RankManyTies checks the top-k selection (which skips runs
+// of labels that cannot enter the ranking) against a stable sort, on
+// scores drawn from a few values so that ties are everywhere, including
+// NaN-free runs of equal scores longer than four.
+func TestClassifier_RankManyTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, top := range []int{1, 3, 5, -1} {
+		c := mustTrain(t, &TrainerOptions{TopK: top}, synthetic(37, 4, 5))
+		K := len(c.labels)
+		for trial := range 200 {
+			s := c.getScratch()
+			vals := []float64{0.1, 0.2, 0.2, 0.3, float64(trial%5) / 10}
+			for k := range K {
+				s.scores[k] = vals[rng.IntN(len(vals))]
+			}
+			order := make([]int, K)
+			for k := range order {
+				order[k] = k
+			}
+			slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.scores[b], s.scores[a]) })
+			p := c.prediction(s, nil)
+			for i, r := range p.Ranked {
+				if r.Label != c.labels[order[i]] || r.Prob != s.scores[order[i]] {
+					t.Fatalf("TopK %d, trial %d: ranked[%d] = %v, want %s %v", top, trial, i, r, c.labels[order[i]], s.scores[order[i]])
+				}
+			}
+			if p.Label != c.labels[order[0]] {
+				t.Fatalf("TopK %d, trial %d: label %s, want %s", top, trial, p.Label, c.labels[order[0]])
+			}
+		}
 	}
 }

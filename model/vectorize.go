@@ -196,6 +196,9 @@ type scratch struct {
 	// stamp are empty, so it never needs clearing between texts
 	table  []uint64
 	stamp  uint32
+	n      int       // features counted so far (features: idx and cnt are longer)
+	seg    []byte    // "<word>" of a non-ASCII word, for charFeatures
+	runes  []int     // its rune offsets
 	alpha  []float32 // float32 copies of cnt, for addRows
 	scores []float64
 	z32    []float32
@@ -212,12 +215,11 @@ func newScratch() *scratch { return &scratch{} }
 func (v *vectorizer) features(text string, s *scratch) {
 	cfg := v.cfg
 	var wordEnd int
-	s.buf, wordEnd = normalize(s.buf, text, cfg.CharMin > 0)
-	n := len(s.buf)
+	s.buf, wordEnd = normalize(s.buf, text, false)
 	s.buf = append(s.buf, make([]byte, keyPad)...)
-	buf, pad := s.buf[:n], s.buf
+	buf, pad := s.buf[:wordEnd], s.buf
 	// size the set for the worst case so that it stays at most half full
-	need := min(2*n*(1+max(cfg.CharMax-cfg.CharMin+1, cfg.WordNGrams)), 2*len(v.terms)+2)
+	need := min(4*wordEnd*(1+max(cfg.CharMax-cfg.CharMin+1, cfg.WordNGrams)), 2*len(v.terms)+2)
 	if len(s.table) < need {
 		m := 256
 		for m < need {
@@ -229,7 +231,10 @@ func (v *vectorizer) features(text string, s *scratch) {
 		clear(s.table)
 		s.stamp = 1
 	}
-	s.idx, s.cnt = s.idx[:0], s.cnt[:0]
+	// room for every feature, so that add needs no append
+	s.idx = slices.Grow(s.idx[:0], need/2)[:need/2]
+	s.cnt = slices.Grow(s.cnt[:0], need/2)[:need/2]
+	s.n = 0
 	// word n-grams: between the spaces that precede words
 	starts := s.starts[:0]
 	for i := 0; i < wordEnd-1; i++ {
@@ -247,47 +252,73 @@ func (v *vectorizer) features(text string, s *scratch) {
 		}
 	}
 	s.starts = starts
-	if cfg.CharMin <= 0 || wordEnd >= n {
-		return
+	if cfg.CharMin > 0 {
+		v.charFeatures(s, starts)
 	}
-	// character part: "<word>" segments, each starting with '<'
-	for i := wordEnd; i < n; {
-		e := i + 1
+	s.idx, s.cnt = s.idx[:s.n], s.cnt[:s.n]
+}
+
+// charFeatures counts the character n-grams of each word of the word part
+// of s.buf, whose spaces are at starts: those of "<word>", by length then
+// position. For an ASCII word they are read from the word part itself, " word "
+// with its first and last byte taken as '<' and '>'; other words are copied
+// as "<word>" into s.seg and go through find.
+func (v *vectorizer) charFeatures(s *scratch, starts []int) {
+	cfg := v.cfg
+	pad := s.buf
+	const lt, gt = uint64(' ' ^ '<'), uint64(' ' ^ '>')
+	for w := 0; w+1 < len(starts); w++ {
+		i, e := starts[w], starts[w+1] // " word " is pad[i:e+1]
 		ascii := true
-		for e < n && buf[e] != '<' {
-			ascii = ascii && buf[e] < utf8.RuneSelf
-			e++
+		for _, c := range pad[i+1 : e] {
+			if c >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
 		}
 		if ascii && cfg.CharMax <= 8 {
-			L := e - i
+			L := e + 1 - i
 			for g := cfg.CharMin; g <= cfg.CharMax && g <= L; g++ {
 				mask := ^uint64(0) >> (64 - 8*g)
-				for k := i; k+g <= e; k++ {
-					if f, ok := v.short.lookup(binary.LittleEndian.Uint64(pad[k:]) & mask); ok {
+				last := e + 1 - g
+				for k := i; k <= last; k++ {
+					key := binary.LittleEndian.Uint64(pad[k:]) & mask
+					if k == i {
+						key ^= lt
+					}
+					if k == last {
+						key ^= gt << (8 * (g - 1))
+					}
+					if f, ok := v.short.lookup(key); ok {
 						s.add(f)
 					}
 				}
 			}
-		} else {
-			// rune offsets of buf[i:e]
-			runes := s.starts[:0]
-			for k := i; k < e; {
-				runes = append(runes, k)
-				_, w := utf8.DecodeRune(buf[k:e])
-				k += w
-			}
-			runes = append(runes, e)
-			L := len(runes) - 1
-			for g := cfg.CharMin; g <= cfg.CharMax && g <= L; g++ {
-				for k := 0; k+g <= L; k++ {
-					if f, ok := v.find(pad, runes[k], runes[k+g]); ok {
-						s.add(f)
-					}
-				}
-			}
-			s.starts = runes
+			continue
 		}
-		i = e
+		// "<word>" and its rune offsets
+		seg := append(s.seg[:0], '<')
+		seg = append(seg, pad[i+1:e]...)
+		seg = append(seg, '>')
+		n := len(seg)
+		seg = append(seg, make([]byte, keyPad)...)
+		s.seg = seg
+		runes := s.runes[:0]
+		for k := 0; k < n; {
+			runes = append(runes, k)
+			_, w := utf8.DecodeRune(seg[k:n])
+			k += w
+		}
+		runes = append(runes, n)
+		s.runes = runes
+		L := len(runes) - 1
+		for g := cfg.CharMin; g <= cfg.CharMax && g <= L; g++ {
+			for k := 0; k+g <= L; k++ {
+				if f, ok := v.find(seg, runes[k], runes[k+g]); ok {
+					s.add(f)
+				}
+			}
+		}
 	}
 }
 
@@ -309,9 +340,9 @@ func (s *scratch) add(f int32) {
 	for {
 		e := s.table[h]
 		if e&^(1<<32-1) != stamp {
-			s.table[h] = stamp | uint64(len(s.idx))
-			s.idx = append(s.idx, f)
-			s.cnt = append(s.cnt, 1)
+			s.table[h] = stamp | uint64(s.n)
+			s.idx[s.n], s.cnt[s.n] = f, 1
+			s.n++
 			return
 		}
 		if p := uint32(e); s.idx[p] == f {
@@ -328,22 +359,22 @@ func (s *scratch) add(f int32) {
 func (v *vectorizer) vector(text string, s *scratch) {
 	v.features(text, s)
 	iw, ic := tfidf(s.idx, s.cnt, v.idf, v.nWords)
-	s.alpha = s.alpha[:0]
+	idx, cnt := s.idx, s.cnt[:len(s.idx)]
+	alpha := slices.Grow(s.alpha[:0], len(idx))[:len(idx)]
 	n := 0
-	for k, f := range s.idx {
-		x := s.cnt[k]
+	for k, f := range idx {
+		x := cnt[k]
 		if f < v.nWords {
 			x *= iw
 		} else {
 			x *= ic
 		}
+		idx[n], cnt[n], alpha[n] = f, x, float32(x)
 		if x != 0 {
-			s.idx[n], s.cnt[n] = f, x
-			s.alpha = append(s.alpha, float32(x))
 			n++
 		}
 	}
-	s.idx, s.cnt = s.idx[:n], s.cnt[:n]
+	s.idx, s.cnt, s.alpha = idx[:n], cnt[:n], alpha[:n]
 }
 
 // weigh turns raw counts into sublinear TF-IDF values: x = (1 + ln c) * idf.
