@@ -42,6 +42,18 @@ type Config struct {
 	// (0.05).
 	TargetPrecision float64
 	RoutingDelta    float64
+	// CorrectionsLogged says the backend asks the LLM about every ML answer
+	// a user rejects (serve.Server.Correct). Feedback-confirmed samples are
+	// then routing samples too (see DeriveRouting): without corrections
+	// only the answers the model got right would survive as samples and
+	// make any threshold look precise; with them, confirmed answers and
+	// corrections together sample the ML route's answers, right and wrong,
+	// which gives routing thresholds many more, and more typical, samples
+	// than the LLM-labelled ones alone. The deployed (refit) model then
+	// carries the candidate's threshold when that rests on more samples
+	// than the golden set (the refit is right at least as often as the
+	// candidate at the candidate's threshold).
+	CorrectionsLogged bool
 	// NoRefit deploys the gated candidate itself. By default, once the gate
 	// passes, the version that deploys is trained again with the same
 	// trainer on all the samples (training and held-out), checked with the

@@ -96,7 +96,10 @@
 // Those samples are the held-out samples and the golden set, without the
 // samples whose labels are the model's own confirmed answers (sources
 // feedback and model): only the answers a model got right survive as such
-// samples, so they would make any threshold look precise. LLM-labelled
+// samples, so they would make any threshold look precise. With
+// Config.CorrectionsLogged (the backend corrects rejected answers through
+// serve.Server.Correct) the feedback samples are in: the corrections bring
+// the wrong answers back, so together they sample the ML route fairly. LLM-labelled
 // samples stay: they are the queries an earlier model was unsure of, harder
 // than the traffic, which errs on the safe side. The threshold, its
 // coverage, precision, bound and sample count are stored in the version's

@@ -32,6 +32,9 @@ type splitData struct {
 	// right survive as samples, so they would make any threshold look
 	// precise. Routing thresholds are derived without them.
 	selfLabelled []bool
+	// confirmed marks the held-out samples a user confirmed (source
+	// feedback): with Config.CorrectionsLogged they are routing samples.
+	confirmed []bool
 
 	total, duplicates int
 	conflicts         int
@@ -58,6 +61,7 @@ func (r *Retrainer) split(snap dataset.Snapshot) splitData {
 		if model.InHoldout(dataset.SplitKey(s.Text), r.cfg.HoldoutFraction) {
 			sp.holdout = append(sp.holdout, ex)
 			sp.selfLabelled = append(sp.selfLabelled, s.Source == dataset.SourceFeedback || s.Source == dataset.SourceModel)
+			sp.confirmed = append(sp.confirmed, s.Source == dataset.SourceFeedback)
 			continue
 		}
 		sp.train = append(sp.train, ex)
@@ -190,10 +194,10 @@ func (r *Retrainer) evaluate(ctx context.Context, cand, ref Classifier, dep *dep
 
 	// Routing thresholds at the target precision, on the same samples.
 	ropts := RoutingOptions{TargetPrecision: r.cfg.TargetPrecision, Delta: r.cfg.RoutingDelta}
-	rex, rcand := routingSet(sp, ev.candPreds, goldCandPreds)
+	rex, rcand := routingSet(sp, ev.candPreds, goldCandPreds, r.cfg.CorrectionsLogged)
 	ev.candRouting = DeriveRouting(rcand, rex, ropts)
 	if ev.hasDep {
-		_, rdep := routingSet(sp, ev.depPreds, goldDepPreds)
+		_, rdep := routingSet(sp, ev.depPreds, goldDepPreds, r.cfg.CorrectionsLogged)
 		ev.depRouting = DeriveRouting(rdep, rex, ropts)
 	}
 
@@ -268,12 +272,15 @@ func (r *Retrainer) evaluate(ctx context.Context, cand, ref Classifier, dep *dep
 // routingSet is what routing thresholds are derived on, with a model's
 // predictions for it: the held-out samples whose labels are not the model's
 // own confirmed answers, and the golden set. Neither trained the model; the
-// labels of both are independent of what the model answered.
-func routingSet(sp splitData, holdoutPreds, goldenPreds []model.Prediction) ([]model.Example, []model.Prediction) {
+// labels of both are independent of what the model answered. With
+// corrected (Config.CorrectionsLogged), the user-confirmed answers are in
+// too: with the corrections of the rejected ones, they sample the ML
+// route's answers, right and wrong alike.
+func routingSet(sp splitData, holdoutPreds, goldenPreds []model.Prediction, corrected bool) ([]model.Example, []model.Prediction) {
 	var ex []model.Example
 	var preds []model.Prediction
 	for i, e := range sp.holdout {
-		if !sp.selfLabelled[i] {
+		if !sp.selfLabelled[i] || corrected && sp.confirmed[i] {
 			ex, preds = append(ex, e), append(preds, holdoutPreds[i])
 		}
 	}

@@ -2,6 +2,7 @@ package retrain
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"moodfood/model"
@@ -108,5 +109,34 @@ func TestGate_NoiseTolerance(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRoutingSet: user-confirmed samples join the routing samples only when
+// corrections are logged; the model's own unconfirmed answers never do.
+func TestRoutingSet(t *testing.T) {
+	sp := splitData{
+		holdout:      []model.Example{{Text: "llm"}, {Text: "feedback"}, {Text: "model"}},
+		selfLabelled: []bool{false, true, true},
+		confirmed:    []bool{false, true, false},
+		golden:       []model.Example{{Text: "golden"}},
+	}
+	preds := make([]model.Prediction, 3)
+	gold := make([]model.Prediction, 1)
+	texts := func(ex []model.Example) []string {
+		var out []string
+		for _, e := range ex {
+			out = append(out, e.Text)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		corrected bool
+		want      string
+	}{{false, "llm golden"}, {true, "llm feedback golden"}} {
+		ex, p := routingSet(sp, preds, gold, tc.corrected)
+		if got := strings.Join(texts(ex), " "); got != tc.want || len(p) != len(ex) {
+			t.Errorf("corrected=%v: %q (%d predictions), want %q", tc.corrected, got, len(p), tc.want)
+		}
 	}
 }

@@ -36,15 +36,16 @@ type Options struct {
 	Dataset *dataset.FileStoreOptions
 	Models  *backup.FileStoreOptions
 
-	Gate            Gate
-	TargetPrecision float64
-	RoutingDelta    float64
-	NoRefit         bool
-	HoldoutFraction float64
-	Canaries        []Canary
-	Merge           *dataset.MergeOptions
-	Retention       backup.Policy
-	Notifier        Notifier
+	Gate              Gate
+	TargetPrecision   float64
+	RoutingDelta      float64
+	CorrectionsLogged bool
+	NoRefit           bool
+	HoldoutFraction   float64
+	Canaries          []Canary
+	Merge             *dataset.MergeOptions
+	Retention         backup.Policy
+	Notifier          Notifier
 	// Locker keeps runs from overlapping (nil = a FileLocker on
 	// ROOT/data/logs/retrain.lock).
 	Locker Locker
@@ -171,27 +172,28 @@ func (o *Options) config() Config {
 		trig = DefaultTrigger()
 	}
 	return Config{
-		Trigger:         trig,
-		Trainer:         &modelTrainer{t: model.NewTrainer(o.Trainer)},
-		Notifier:        o.Notifier,
-		Gate:            o.Gate,
-		TargetPrecision: o.TargetPrecision,
-		RoutingDelta:    o.RoutingDelta,
-		NoRefit:         o.NoRefit,
-		HoldoutFraction: o.HoldoutFraction,
-		Canaries:        o.Canaries,
-		Merge:           o.Merge,
-		Retention:       o.Retention,
-		TrainerConfig:   tcfg,
-		Locker:          o.Locker,
-		History:         o.History,
-		SignalWindow:    o.SignalWindow,
-		SignalWindows:   o.SignalWindows,
-		NotifyTimeout:   o.NotifyTimeout,
-		Logger:          o.Logger,
-		Now:             o.Now,
-		OnEvent:         o.OnEvent,
-		OnProgress:      o.OnProgress,
+		Trigger:           trig,
+		Trainer:           &modelTrainer{t: model.NewTrainer(o.Trainer)},
+		Notifier:          o.Notifier,
+		Gate:              o.Gate,
+		TargetPrecision:   o.TargetPrecision,
+		RoutingDelta:      o.RoutingDelta,
+		CorrectionsLogged: o.CorrectionsLogged,
+		NoRefit:           o.NoRefit,
+		HoldoutFraction:   o.HoldoutFraction,
+		Canaries:          o.Canaries,
+		Merge:             o.Merge,
+		Retention:         o.Retention,
+		TrainerConfig:     tcfg,
+		Locker:            o.Locker,
+		History:           o.History,
+		SignalWindow:      o.SignalWindow,
+		SignalWindows:     o.SignalWindows,
+		NotifyTimeout:     o.NotifyTimeout,
+		Logger:            o.Logger,
+		Now:               o.Now,
+		OnEvent:           o.OnEvent,
+		OnProgress:        o.OnProgress,
 	}
 }
 

@@ -93,9 +93,10 @@ func (run *run) refit(ctx context.Context, sp splitData, ev *evaluation) (Classi
 		}
 	}
 	m := map[string]float64{MetricRefit: 1, MetricRefitHoldoutAccuracy: finite0(rep.Accuracy)}
-	if len(sp.golden) > 0 {
+	if len(sp.golden) > 0 && !(run.r.cfg.CorrectionsLogged && ev.candRouting.Met && ev.candRouting.Samples > len(sp.golden)) {
 		// The golden set never trains: the refit model earns its own
-		// threshold there.
+		// threshold there (unless the candidate's rests on more samples:
+		// see Config.CorrectionsLogged).
 		gp, err := predictAll(ctx, c, sp.golden)
 		if err != nil {
 			return fail(err)

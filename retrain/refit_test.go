@@ -125,6 +125,34 @@ func TestRun_RoutingThreshold(t *testing.T) {
 			t.Fatalf("routing rests on %v samples; want the %d seed samples of the %d held out", got, seedHeld, held)
 		}
 	})
+
+	t.Run("ConfirmedSamplesCountWithCorrections", func(t *testing.T) {
+		// With rejected answers corrected, confirmed answers are routing
+		// samples too (the model's own unconfirmed ones never are); the
+		// refit carries the candidate's threshold when it rests on more
+		// samples than the golden set.
+		e := newEnv(t, func(c *retrain.Config) { target(c); c.CorrectionsLogged = true; c.NoRefit = false })
+		e.data.golden = samples(2, dataset.SourceHuman, "happy", "sad", "hungry")
+		for i := range e.data.new {
+			e.data.new[i].Source = []dataset.Source{dataset.SourceFeedback, dataset.SourceModel}[i%2]
+		}
+		res, err := e.r.Run(ctx, retrain.RunOptions{})
+		if err != nil || !res.Deployed {
+			t.Fatalf("Run = %+v, %v", res, err)
+		}
+		want := len(e.data.golden)
+		for _, s := range append(append([]dataset.Sample(nil), e.data.base...), e.data.new...) {
+			if s.Source != dataset.SourceModel && model.InHoldout(dataset.Normalize(s.Text), 0.2) {
+				want++
+			}
+		}
+		if got := res.Record.NewMetrics[retrain.MetricRoutingSamples]; int(got) != want {
+			t.Fatalf("routing rests on %v samples; want %d (held-out seed and feedback samples, and the golden set)", got, want)
+		}
+		if rf := res.Record.Refit; rf == nil || rf.ThresholdFrom != "candidate" {
+			t.Errorf("refit %+v; want the candidate's threshold, earned on more samples than the golden set's %d", rf, len(e.data.golden))
+		}
+	})
 }
 
 func TestRun_Refit(t *testing.T) {

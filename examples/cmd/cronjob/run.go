@@ -43,7 +43,7 @@ func exitCode(res retrain.Result, err error) (int, string) {
 // cmdRun implements "cronjob run".
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("run", stderr,
-		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--require-approval] [--timeout 2h] [--metrics-file F.prom] [--webhook-url-file F] [--webhook-secret-file F]",
+		"run [--root DIR | --database-url URL] [--init DIR] [--force] [--dry-run] [--require-approval] [--corrections-logged] [--timeout 2h] [--metrics-file F.prom] [--webhook-url-file F] [--webhook-secret-file F]",
 		"Runs one retraining pass and exits 0 (deployed, staged or nothing to do), 3 (candidate\n"+
 			"rejected), 4 (another run holds the lock) or 1 (failed).")
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
@@ -54,6 +54,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fl.Duration("timeout", defaultTimeout, "give up after this long (the run is recorded as failed)")
 	metricsFile := fl.String("metrics-file", "", "after the run, replace `file` (*.prom) with the retraining metrics for node_exporter's textfile collector")
 	approval := fl.Bool("require-approval", false, "store a candidate that passes the gate without deploying it (staged; see approve, reject, promote)")
+	corrected := fl.Bool("corrections-logged", false, "the server asks the LLM about every ML answer a user rejects (serve.Server.Correct): derive routing thresholds on user-confirmed samples too (retrain.Config.CorrectionsLogged)")
 	var wh webhookFlags
 	wh.register(fl)
 	if code, ok := parseFlags(fl, args); !ok {
@@ -76,7 +77,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "initialized %s from %s\n", redactURL(u), *initF)
 			}
 		}
-		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile}
+		r := &runner{dbURL: u, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile, corrected: *corrected}
 		return r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry, RequireApproval: *approval}, wh)
 	}
 	var root string
@@ -95,7 +96,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cronjob run:", err)
 		return exitFailed
 	}
-	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile,
+	r := &runner{root: root, stdout: stdout, stderr: stderr, dry: *dry, metricsFile: *metricsFile, corrected: *corrected,
 		hb: newHeartbeat(root, time.Now(), *timeout, *force, *dry)}
 	code := r.run(ctx, retrain.RunOptions{Force: *force, DryRun: *dry, RequireApproval: *approval}, wh)
 	return code
@@ -107,6 +108,7 @@ type runner struct {
 	dbURL          string // the stores are in this database (no root, no heartbeat)
 	stdout, stderr io.Writer
 	dry            bool
+	corrected      bool // --corrections-logged
 	metricsFile    string
 	hb             *heartbeat
 
@@ -164,7 +166,8 @@ func (r *runner) run(ctx context.Context, opts retrain.RunOptions, wh webhookFla
 			r.start(ctx)
 			prog.update(p)
 		},
-		OnEvent: func(ctx context.Context, e retrain.Event) { r.start(ctx) },
+		OnEvent:           func(ctx context.Context, e retrain.Event) { r.start(ctx) },
+		CorrectionsLogged: r.corrected,
 	}
 	notifier, err := wh.notifier(r.stderr)
 	if err != nil {

@@ -400,7 +400,9 @@ func newWorld(ctx context.Context, root string, o Options, seedSet []model.Examp
 		Models:          &backup.FileStoreOptions{Now: w.clock.Now},
 		HoldoutFraction: o.HoldoutFraction,
 		TargetPrecision: o.TargetPrecision,
-		Now:             w.clock.Now,
+		// The simulated backend corrects rejected answers unless told not to.
+		CorrectionsLogged: !o.NoCorrections,
+		Now:               w.clock.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
