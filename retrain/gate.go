@@ -30,7 +30,8 @@ type splitData struct {
 	// selfLabelled marks the held-out samples whose labels are the model's
 	// own answers (sources feedback and model): only the answers it got
 	// right survive as samples, so they would make any threshold look
-	// precise. Routing thresholds are derived without them.
+	// precise. Routing thresholds are derived without them (unless
+	// corrections are logged: see confirmed).
 	selfLabelled []bool
 	// confirmed marks the held-out samples a user confirmed (source
 	// feedback): with Config.CorrectionsLogged they are routing samples.
