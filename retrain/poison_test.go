@@ -44,19 +44,7 @@ func TestRun_PoisoningFlood(t *testing.T) {
 	for name, session := range floods {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			root := t.TempDir()
-			writeSamples(t, filepath.Join(root, "data", "intent_dataset.jsonl"), moodSamples(60, dataset.SourceSeed))
-			writeSamples(t, filepath.Join(root, "data", "golden_dataset.jsonl"), offset(moodSamples(15, dataset.SourceHuman), 90000, dataset.SourceHuman))
-			r, err := retrain.Open(root, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			res, err := r.Run(ctx, retrain.RunOptions{})
-			if err != nil || !res.Deployed {
-				t.Fatalf("first run: %+v %v", res, err)
-			}
-			best := res.Record.NewMetrics["golden_accuracy"]
+			root, r, best := deployedMoodRoot(t)
 
 			training := filepath.Join(root, "data", "logs", "training_dataset.jsonl")
 			var poison []dataset.Sample
@@ -68,7 +56,7 @@ func TestRun_PoisoningFlood(t *testing.T) {
 			appendSamples(t, training, poison)
 			// Honest users keep talking in the same month.
 			appendSamples(t, training, offset(moodSamples(10, dataset.SourceLLM), 40000, dataset.SourceLLM))
-			res, err = r.Run(ctx, retrain.RunOptions{Force: true})
+			res, err := r.Run(ctx, retrain.RunOptions{Force: true})
 			if err != nil {
 				t.Fatalf("flooded run: %v", err)
 			}
@@ -204,17 +192,7 @@ func TestRun_AppliesRetention(t *testing.T) {
 // evaluation set happened to honest months.
 func TestRun_TeacherLabelsNeverSetAside(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	writeSamples(t, filepath.Join(root, "data", "intent_dataset.jsonl"), moodSamples(60, dataset.SourceSeed))
-	writeSamples(t, filepath.Join(root, "data", "golden_dataset.jsonl"), offset(moodSamples(15, dataset.SourceHuman), 90000, dataset.SourceHuman))
-	r, err := retrain.Open(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if res, err := r.Run(ctx, retrain.RunOptions{}); err != nil || !res.Deployed {
-		t.Fatalf("first run: %+v %v", res, err)
-	}
+	root, r, _ := deployedMoodRoot(t)
 	// A month of wrong teacher labels: the candidate is worse.
 	var bad []dataset.Sample
 	for _, s := range offset(moodSamples(400, dataset.SourceLLM), 10000, dataset.SourceLLM) {
@@ -240,4 +218,24 @@ func TestRun_TeacherLabelsNeverSetAside(t *testing.T) {
 	if st.Pending < len(bad) {
 		t.Errorf("%d new samples pending after the rejection, want the %d kept", st.Pending, len(bad))
 	}
+}
+
+// deployedMoodRoot returns a root with 60 seed samples per mood and a
+// golden set, opened, after a first run deployed a model, and that model's
+// golden accuracy.
+func deployedMoodRoot(t *testing.T) (string, *retrain.Retrainer, float64) {
+	t.Helper()
+	root := t.TempDir()
+	writeSamples(t, filepath.Join(root, "data", "intent_dataset.jsonl"), moodSamples(60, dataset.SourceSeed))
+	writeSamples(t, filepath.Join(root, "data", "golden_dataset.jsonl"), offset(moodSamples(15, dataset.SourceHuman), 90000, dataset.SourceHuman))
+	r, err := retrain.Open(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	res, err := r.Run(context.Background(), retrain.RunOptions{})
+	if err != nil || !res.Deployed {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	return root, r, res.Record.NewMetrics["golden_accuracy"]
 }
