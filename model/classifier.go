@@ -422,7 +422,7 @@ func (c *Classifier) prediction(s *scratch, r *results) Prediction {
 func (c *Classifier) OOV(text string) (unknown, total int) {
 	for _, w := range words(text) {
 		total++
-		if _, ok := c.vec.index[" "+w+" "]; !ok {
+		if _, ok := c.vec.lookup(" " + w + " "); !ok {
 			unknown++
 		}
 	}

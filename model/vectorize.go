@@ -17,16 +17,17 @@ import (
 // It is immutable after fitting and safe for concurrent use.
 type vectorizer struct {
 	cfg   tokenConfig
-	terms []string         // feature index -> term, sorted
-	index map[string]int32 // term -> feature index
-	idf   []float64
+	terms []string // feature index -> term, sorted
+	// long maps the terms of more than 16 bytes to their feature index
+	// (see short and medium for the others)
+	long map[string]int32
+	idf  []float64
 	// nWords is the number of word features: they sort first, since they
 	// start with a space.
 	nWords int32
 	// short indexes the terms of at most 8 bytes (most of them) by their
 	// bytes packed into a uint64, medium those of 9 to 16 bytes by theirs
-	// packed into two: exact, and much faster than the map, which the
-	// fast path uses only for longer terms.
+	// packed into two: exact, smaller than a map and much faster.
 	short  packedIndex
 	medium packedIndex16
 }
@@ -163,8 +164,20 @@ func (v *vectorizer) findLong(buf []byte, i, j int) (int32, bool) {
 		hi := binary.LittleEndian.Uint64(buf[i+8:]) & (^uint64(0) >> (128 - 8*n))
 		return v.medium.lookup(lo, hi)
 	}
-	f, ok := v.index[string(buf[i:j])]
+	f, ok := v.long[string(buf[i:j])]
 	return f, ok
+}
+
+// lookup returns the feature index of term, if known.
+func (v *vectorizer) lookup(term string) (int32, bool) {
+	if len(term) == 0 {
+		return 0, false
+	}
+	pad := append([]byte(term), make([]byte, keyPad)...)
+	if len(term) <= 8 {
+		return v.short.lookup(pack(pad[:len(term)]))
+	}
+	return v.findLong(pad, 0, len(term))
 }
 
 // keyPad is the zero padding features puts after the normalized text, so
@@ -173,9 +186,11 @@ const keyPad = 16
 
 // newVectorizer indexes terms (sorted, distinct) for cfg.
 func newVectorizer(cfg tokenConfig, terms []string, idf []float64) *vectorizer {
-	v := &vectorizer{cfg: cfg, terms: terms, idf: idf, index: make(map[string]int32, len(terms))}
+	v := &vectorizer{cfg: cfg, terms: terms, idf: idf, long: map[string]int32{}}
 	for i, t := range terms {
-		v.index[t] = int32(i)
+		if len(t) > 16 {
+			v.long[t] = int32(i)
+		}
 		if t[0] == ' ' {
 			v.nWords = int32(i + 1)
 		}

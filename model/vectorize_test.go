@@ -284,6 +284,10 @@ func TestFeatures_FirstSeenOrder(t *testing.T) {
 func checkFirstSeen(t *testing.T, cfg tokenConfig, train, texts []string) {
 	t.Helper()
 	v, _ := buildFeatures(train, cfg, 1, 1)
+	index := map[string]int32{}
+	for i, term := range v.terms {
+		index[term] = int32(i)
+	}
 	byLen := map[string]int{}
 	s := newScratch()
 	for i, text := range texts {
@@ -296,7 +300,10 @@ func checkFirstSeen(t *testing.T, cfg tokenConfig, train, texts []string) {
 		count := map[int32]float64{}
 		for k := 0; k < len(sp); k += 2 {
 			term := string(buf[sp[k]:sp[k+1]])
-			f, ok := v.index[term]
+			f, ok := index[term]
+			if g, gok := v.lookup(term); g != f || gok != ok {
+				t.Errorf("lookup(%q) = %d %v, want %d %v", term, g, gok, f, ok)
+			}
 			if !ok {
 				continue
 			}
