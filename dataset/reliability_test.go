@@ -186,7 +186,10 @@ func TestLogger_Concurrent(t *testing.T) {
 	const G, N = 64, 1000
 	ctx := context.Background()
 	s := openStore(t, &dataset.FileStoreOptions{Logger: dataset.LoggerOptions{
-		FlushInterval: 5 * time.Millisecond, QueueRecords: 4096, MaxWait: time.Second}})
+		// Log may wait for room this long: the test is about losing and
+		// mixing nothing, and under -race on a loaded machine a full queue
+		// can take longer than a second to drain.
+		FlushInterval: 5 * time.Millisecond, QueueRecords: 4096, MaxWait: time.Minute}})
 	l, err := s.Logger()
 	if err != nil {
 		t.Fatal(err)
