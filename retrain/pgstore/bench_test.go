@@ -30,6 +30,9 @@ func benchQuery(i int) dataset.Query {
 		QueryID: fmt.Sprintf("b%09d", i), Timestamp: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		Text:   fmt.Sprintf("something warm and cozy for a rainy dinner number %d", i),
 		Method: dataset.MethodML, PrimaryIntent: "goal_comfort", Confidence: 0.8, ModelVersion: "model_backup_20260101_000000_000001",
+		// As the serving layer logs them: the ranked intents, a session, the latency.
+		AllIntents: []dataset.IntentScore{{Intent: "goal_comfort", Score: 0.8}, {Intent: "meal_dinner", Score: 0.15}, {Intent: "mood_sad", Score: 0.03}},
+		SessionID:  fmt.Sprintf("s%08d", i/10), LatencyMS: 3.2,
 	}
 	if i%10 < 4 {
 		q.Method, q.LLMLabels, q.LLMConfidence = dataset.MethodLLM, []string{"goal_comfort", "meal_dinner"}, 0.9
