@@ -123,6 +123,18 @@ func truncate(s string, n int) string {
 	return s[:cut]
 }
 
+// wordStarts appends to starts the position of the space that precedes
+// each word of the word part buf[:wordEnd] (see normalize), then that of the
+// final space, and returns it: word w is buf[starts[w]+1 : starts[w+1]].
+func wordStarts(buf []byte, wordEnd int, starts []int) []int {
+	for i := 0; i < wordEnd-1; i++ {
+		if buf[i] == ' ' {
+			starts = append(starts, i)
+		}
+	}
+	return append(starts, wordEnd-1)
+}
+
 // spans appends to out the bounds i, j (as two entries) of every feature
 // buf[i:j] of the normalized buffer buf (as returned by normalize): word
 // n-grams up to cfg.WordNGrams, then character n-grams of each "<word>" with
@@ -132,15 +144,8 @@ func truncate(s string, n int) string {
 // generates the same ones, in the same order, without building the
 // character part.
 func spans(buf []byte, wordEnd int, cfg tokenConfig, starts []int, out []int32) ([]int, []int32) {
-	// word starts: positions of the spaces that precede each word
-	starts = starts[:0]
-	for i := 0; i < wordEnd-1; i++ {
-		if buf[i] == ' ' {
-			starts = append(starts, i)
-		}
-	}
-	nw := len(starts)
-	starts = append(starts, wordEnd-1) // the final space
+	starts = wordStarts(buf, wordEnd, starts[:0])
+	nw := len(starts) - 1
 	for n := 1; n <= cfg.WordNGrams; n++ {
 		for w := 0; w+n <= nw; w++ {
 			out = append(out, int32(starts[w]), int32(starts[w+n]+1))

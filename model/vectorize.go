@@ -232,7 +232,7 @@ func (v *vectorizer) features(text string, s *scratch) {
 	var wordEnd int
 	s.buf, wordEnd = normalize(s.buf, text, false)
 	s.buf = append(s.buf, make([]byte, keyPad)...)
-	buf, pad := s.buf[:wordEnd], s.buf
+	pad := s.buf
 	// size the set for the worst case so that it stays at most half full
 	need := min(4*wordEnd*(1+max(cfg.CharMax-cfg.CharMin+1, cfg.WordNGrams)), 2*len(v.terms)+2)
 	if len(s.table) < need {
@@ -251,14 +251,8 @@ func (v *vectorizer) features(text string, s *scratch) {
 	s.cnt = slices.Grow(s.cnt[:0], need/2)[:need/2]
 	s.n = 0
 	// word n-grams: between the spaces that precede words
-	starts := s.starts[:0]
-	for i := 0; i < wordEnd-1; i++ {
-		if buf[i] == ' ' {
-			starts = append(starts, i)
-		}
-	}
-	nw := len(starts)
-	starts = append(starts, wordEnd-1) // the final space
+	starts := wordStarts(pad, wordEnd, s.starts[:0])
+	nw := len(starts) - 1
 	for g := 1; g <= cfg.WordNGrams; g++ {
 		for w := 0; w+g <= nw; w++ {
 			if f, ok := v.find(pad, starts[w], starts[w+g]+1); ok {
