@@ -157,7 +157,8 @@ func (p *packedIndex16) lookup(lo, hi uint64) (int32, bool) {
 
 // findLong returns the feature index of the term buf[i:j] of more than 8
 // bytes, if known; buf must have 16 readable bytes from i (see keyPad).
-// (Terms of up to 8 bytes, most of them, are looked up inline by features.)
+// (Terms of up to 8 bytes, most of them, are looked up by find and, inline,
+// by charFeatures.)
 func (v *vectorizer) findLong(buf []byte, i, j int) (int32, bool) {
 	if n := j - i; n <= 16 {
 		lo := binary.LittleEndian.Uint64(buf[i:])
