@@ -340,10 +340,16 @@ func (r *Record) Summary() string {
 		} else if acc, ok := r.NewMetrics["accuracy"]; ok {
 			fmt.Fprintf(&b, ", accuracy %.4f (%+.4f)", acc, r.DatasetQuality.AccuracyImprovement)
 		}
+		th, hasTh := r.NewMetrics[MetricRoutingThreshold]
 		if r.Refit != nil && r.Refit.Deployed {
-			fmt.Fprintf(&b, ", refit on all samples, routing threshold %.3f (from the %s)", r.Refit.Threshold, r.Refit.ThresholdFrom)
-		} else if th, ok := r.NewMetrics[MetricRoutingThreshold]; ok {
+			th, hasTh = r.Refit.Threshold, true
+			fmt.Fprintf(&b, ", refit on all samples, routing threshold %.3f (from the %s)", th, r.Refit.ThresholdFrom)
+		} else if hasTh {
 			fmt.Fprintf(&b, ", routing threshold %.3f (coverage %.4f)", th, r.NewMetrics[MetricRoutingCoverage])
+		}
+		if hasTh && th >= 1 {
+			// Say what a threshold of 1 means for the service.
+			b.WriteString(": too few held-out samples show the target precision yet, so the LLM answers (nearly) every query")
 		}
 		fmt.Fprintf(&b, ", %d samples (%d new)", r.DatasetQuality.TotalEntries, r.DatasetQuality.NewSamples)
 	default:

@@ -117,6 +117,11 @@ func TestRecord_Summary(t *testing.T) {
 			OldMetrics:     map[string]float64{"accuracy": 0.45, "subset_accuracy": 0.45, "micro_f1": 0.84},
 			DatasetQuality: retrain.DatasetQuality{TotalEntries: 100, NewSamples: 10, AccuracyImprovement: -0.05}},
 			"r1 deployed: v2 deployed replacing v1, micro-F1 0.8500 (+0.0100), 100 samples (10 new)"},
+		{"no threshold earned", retrain.Record{RetrainID: "r1", Status: trigger.OutcomeDeployed, NewVersion: "v1",
+			NewMetrics:     map[string]float64{"accuracy": 0.8, retrain.MetricRoutingThreshold: 1},
+			Refit:          &retrain.Refit{Deployed: true, Threshold: 1, ThresholdFrom: "golden set"},
+			DatasetQuality: retrain.DatasetQuality{TotalEntries: 100, NewSamples: 10, AccuracyImprovement: 0.8}},
+			"r1 deployed: v1 deployed, accuracy 0.8000 (+0.8000), refit on all samples, routing threshold 1.000 (from the golden set): too few held-out samples show the target precision yet, so the LLM answers (nearly) every query, 100 samples (10 new)"},
 		{"rejected", retrain.Record{RetrainID: "r1", Status: trigger.OutcomeRejected, Reason: "gate rejected the candidate: x"},
 			"r1 rejected: gate rejected the candidate: x"},
 	}
