@@ -22,9 +22,9 @@ type ServingSource struct {
 type ServingCollector struct {
 	src ServingSource
 
-	requests, duration, llm, feedback, info, threshold, reloads, dropped *prometheus.Desc
-	canaryReq, canaryFb, canaryFrac                                      *prometheus.Desc
-	shadowQ, shadowDis, shadowCmp, shadowAgree                           *prometheus.Desc
+	requests, duration, llm, feedback, corrections, info, threshold, reloads, dropped *prometheus.Desc
+	canaryReq, canaryFb, canaryFrac                                                   *prometheus.Desc
+	shadowQ, shadowDis, shadowCmp, shadowAgree                                        *prometheus.Desc
 }
 
 // NewServingCollector returns the collector of the serving metrics:
@@ -33,6 +33,7 @@ type ServingCollector struct {
 //	moodfood_classify_duration_seconds{route}        histogram of the answer latency (serve.LatencyBuckets)
 //	moodfood_llm_calls_total{outcome}                LLM fallback calls: answered, error, timeout
 //	moodfood_feedback_total{positive}                user feedback received
+//	moodfood_corrections_total                       rejected ML answers asked again of the LLM (serve.Server.Correct)
 //	moodfood_model_info{version}                     1 for the version serving
 //	moodfood_routing_threshold{version}              the confidence below which it asks the LLM (serve.Stats.Threshold)
 //	moodfood_model_reloads_total{result}             model swaps (ok) and refused versions (refused)
@@ -56,6 +57,7 @@ func NewServingCollector(src ServingSource) *ServingCollector {
 		duration:    d("moodfood_classify_duration_seconds", "Time to answer a query, by route.", "route"),
 		llm:         d("moodfood_llm_calls_total", "LLM fallback calls by outcome.", "outcome"),
 		feedback:    d("moodfood_feedback_total", "User feedback received.", "positive"),
+		corrections: d("moodfood_corrections_total", "Rejected ML answers asked again of the LLM (serve.Server.Correct)."),
 		info:        d("moodfood_model_info", "The model version serving (value 1).", "version"),
 		threshold:   d("moodfood_routing_threshold", "Confidence below which the serving version asks the LLM.", "version"),
 		reloads:     d("moodfood_model_reloads_total", "Model swaps (ok) and versions refused (refused).", "result"),
@@ -77,7 +79,7 @@ func RegisterServing(reg prometheus.Registerer, src ServingSource) error {
 
 // Describe sends the descriptors of every metric.
 func (c *ServingCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.duration, c.llm, c.feedback, c.info, c.threshold, c.reloads, c.dropped,
+	for _, d := range []*prometheus.Desc{c.requests, c.duration, c.llm, c.feedback, c.corrections, c.info, c.threshold, c.reloads, c.dropped,
 		c.canaryReq, c.canaryFb, c.canaryFrac, c.shadowQ, c.shadowDis, c.shadowCmp, c.shadowAgree} {
 		ch <- d
 	}
@@ -131,6 +133,7 @@ func (c *ServingCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.llm, st.LLMTimeouts, "timeout")
 	counter(c.feedback, all.Positive, "true")
 	counter(c.feedback, all.Negative, "false")
+	counter(c.corrections, st.Corrections)
 	if st.Deployed != "" {
 		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, string(st.Deployed))
 		ch <- prometheus.MustNewConstMetric(c.threshold, prometheus.GaugeValue, st.Threshold, string(st.Deployed))

@@ -161,11 +161,14 @@ func TestServingCollector(t *testing.T) {
 		return a
 	}
 	a := classify("hello")
-	classify("hi there")
+	b := classify("hi there")
 	classify("?unsure")
 	classify("?fail")
 	classify("drop-me")
 	if err := s.Feedback(ctx, a.QueryID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Correct(ctx, b.QueryID, "hi there"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -184,7 +187,8 @@ func TestServingCollector(t *testing.T) {
 		{"moodfood_llm_calls_total", []string{"outcome=error"}, 1},
 		{"moodfood_llm_calls_total", []string{"outcome=timeout"}, 0},
 		{"moodfood_feedback_total", []string{"positive=true"}, 1},
-		{"moodfood_feedback_total", []string{"positive=false"}, 0},
+		{"moodfood_feedback_total", []string{"positive=false"}, 1},
+		{"moodfood_corrections_total", nil, 1},
 		{"moodfood_model_info", []string{"version=" + string(v1)}, 1},
 		{"moodfood_routing_threshold", []string{"version=" + string(v1)}, serve.DefaultThreshold},
 		{"moodfood_model_reloads_total", []string{"result=ok"}, 0},
