@@ -93,14 +93,18 @@ type Config struct {
 	// CronStatusPath is a heartbeat file a scheduler writes; Status returns it
 	// raw when present. Empty means none.
 	CronStatusPath string
-	// QuarantinePath is the JSONL file where runs put the new samples they
-	// do not train on (quarantined for disagreeing with a strong deployed
-	// model and with trusted samples, or set aside after a rejection), for
-	// review; its samples are left out of every later run. Empty means
-	// memory (the Retrainer's lifetime).
+	// Quarantine keeps the new samples runs do not train on (quarantined
+	// for disagreeing with a strong deployed model and with trusted
+	// samples, or set aside after a rejection), for review; its samples are
+	// left out of every later run (see Quarantine). Nil means
+	// QuarantinePath's file (NewFileQuarantine), or with an empty
+	// QuarantinePath memory (NewMemQuarantine: the Retrainer's lifetime).
+	Quarantine Quarantine
+	// QuarantinePath, when Quarantine is nil, is shorthand for
+	// Quarantine: NewFileQuarantine(QuarantinePath).
 	QuarantinePath string
-	// UserTextRetention is how long the quarantine file keeps a sample
-	// (user text); each run deletes older ones (0 = 365 days; negative =
+	// UserTextRetention is how long the quarantine keeps a sample (user
+	// text); each run deletes older ones (0 = 365 days; negative =
 	// forever). Data's own retention is Data's (see DataRetention).
 	UserTextRetention time.Duration
 

@@ -135,6 +135,9 @@ type Stores struct {
 	// this process only). History keeps the run records (nil = in memory).
 	Locker  Locker
 	History History
+	// Quarantine keeps the samples runs leave out (nil = in memory, for
+	// the Retrainer's lifetime).
+	Quarantine Quarantine
 	// Closers are closed by Retrainer.Close, last first.
 	Closers []io.Closer
 }
@@ -151,6 +154,7 @@ func OpenStores(s Stores, opts *Options) (*Retrainer, error) {
 	}
 	cfg := o.config()
 	cfg.Data, cfg.Models, cfg.Locker, cfg.History = s.Data, s.Models, s.Locker, s.History
+	cfg.Quarantine = s.Quarantine
 	r, err := New(cfg)
 	if err != nil {
 		return nil, err

@@ -40,9 +40,10 @@ import (
 //     ever deployed on it (Gate.MaxBestEverDrop), so that a slow attack that
 //     stays under the per-run tolerance cannot accumulate.
 //
-// Quarantined and set-aside samples go to Config.QuarantinePath (one JSON
-// line each, with the run id and the reason), for a person to review, and
-// are left out of every later run.
+// Quarantined and set-aside samples go to Config.Quarantine (by default
+// the JSONL file at Config.QuarantinePath: one line each, with the run id
+// and the reason), for a person to review, and are left out of every later
+// run.
 
 // The reasons of quarantined samples.
 const (
@@ -60,6 +61,35 @@ const StrongConfidence = 0.9
 // model, or its twin retrained on this run's data).
 const maxSetAsideTries = 3
 
+// Quarantine keeps the samples runs leave out of training (quarantined
+// or set aside), for review, so that every later run leaves them out too,
+// in any process. Config.Quarantine plugs one in: NewFileQuarantine (a
+// JSONL file), NewMemQuarantine, or another backend's (package
+// retrain/pgstore keeps them in a table). Implementations are safe for
+// concurrent use; retraintest.TestQuarantine checks the contract.
+type Quarantine interface {
+	// Add keeps samples, left out by run runID at at for reason
+	// (QuarantineDisagreement or QuarantineSetAside) and, when a group was
+	// set aside, that group's name. It keeps all of them or, with an
+	// error, may have kept some (each is left out of later runs).
+	Add(ctx context.Context, at time.Time, runID, reason, group string, samples []dataset.Sample) error
+	// Keys returns QuarantineKey of every sample kept.
+	Keys(ctx context.Context) (map[string]bool, error)
+	// Prune deletes the samples added before cutoff and returns how many
+	// it deleted.
+	Prune(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// QuarantineKey identifies a sample across runs: its query id, or its
+// normalized text and labels. A later sample with the key of a quarantined
+// one is left out.
+func QuarantineKey(s *dataset.Sample) string {
+	if s.QueryID != "" {
+		return "q\x00" + s.QueryID
+	}
+	return "t\x00" + normalizeKey(s.Text) + "\x00" + strings.Join(s.Labels, "\x00")
+}
+
 // quarantineLine is one line of the quarantine file.
 type quarantineLine struct {
 	Time   string         `json:"quarantined_at"`
@@ -69,33 +99,30 @@ type quarantineLine struct {
 	Sample dataset.Sample `json:"sample"`
 }
 
-// quarantineStore is the quarantine file, or memory without a path.
-type quarantineStore struct {
+// fileQuarantine is the quarantine file.
+type fileQuarantine struct {
 	path string
 	mu   sync.Mutex
-	mem  map[string]bool
 }
 
-// sampleKey identifies a sample across runs: its query id, or its
-// normalized text and labels.
-func sampleKey(s *dataset.Sample) string {
-	if s.QueryID != "" {
-		return "q\x00" + s.QueryID
+// NewFileQuarantine returns the Quarantine kept in the JSONL file at path
+// (created on first Add): one line per sample with the time, the run id,
+// the reason, the group and the sample, e.g.
+//
+//	{"quarantined_at":"...","retrain_id":"retrain_...","reason":"set_aside","group":"session=s1","sample":{...}}
+//
+// Damaged lines are skipped. Prune rewrites the file atomically; the
+// caller keeps runs from appending meanwhile (Run holds the run lock).
+func NewFileQuarantine(path string) Quarantine { return &fileQuarantine{path: path} }
+
+// Keys returns the keys of every quarantined sample (damaged lines skipped).
+func (q *fileQuarantine) Keys(ctx context.Context) (map[string]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return "t\x00" + normalizeKey(s.Text) + "\x00" + strings.Join(s.Labels, "\x00")
-}
-
-// keys returns the keys of every quarantined sample (damaged lines skipped).
-func (q *quarantineStore) keys() (map[string]bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := map[string]bool{}
-	if q.path == "" {
-		for k := range q.mem {
-			out[k] = true
-		}
-		return out, nil
-	}
 	f, err := nofollow.Open(q.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
@@ -109,31 +136,26 @@ func (q *quarantineStore) keys() (map[string]bool, error) {
 	for sc.Scan() {
 		var l quarantineLine
 		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Sample.Text != "" {
-			out[sampleKey(&l.Sample)] = true
+			out[QuarantineKey(&l.Sample)] = true
 		}
 	}
 	return out, nil // a line over the limit ends the scan: what was read stays quarantined
 }
 
-// add appends samples with their reason.
-func (q *quarantineStore) add(at, runID, reason, group string, ss []dataset.Sample) error {
+// Add appends samples with their reason.
+func (q *fileQuarantine) Add(ctx context.Context, at time.Time, runID, reason, group string, ss []dataset.Sample) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.path == "" {
-		if q.mem == nil {
-			q.mem = map[string]bool{}
-		}
-		for i := range ss {
-			q.mem[sampleKey(&ss[i])] = true
-		}
-		return nil
-	}
 	a, err := jsonl.OpenAppender(q.path, nil)
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
+	ts := formatTime(at)
 	for _, s := range ss {
-		b, err := json.Marshal(quarantineLine{Time: at, RunID: runID, Reason: reason, Group: group, Sample: s})
+		b, err := json.Marshal(quarantineLine{Time: ts, RunID: runID, Reason: reason, Group: group, Sample: s})
 		if err == nil {
 			err = a.Append(b)
 		}
@@ -152,10 +174,100 @@ func (q *quarantineStore) add(at, runID, reason, group string, ss []dataset.Samp
 	return nil
 }
 
+// Prune deletes the lines quarantined before cutoff (user text kept no
+// longer than the retention) and returns how many it deleted.
+func (q *fileQuarantine) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b, err := nofollow.ReadFile(q.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("quarantine: %w", err)
+	}
+	var keep []byte
+	n := 0
+	for line := range bytes.Lines(b) {
+		var l quarantineLine
+		if json.Unmarshal(line, &l) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, l.Time); err == nil && t.Before(cutoff) {
+				n++
+				continue
+			}
+		}
+		keep = append(keep, line...)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := atomicfile.WriteBytes(q.path, 0o600, keep); err != nil {
+		return 0, fmt.Errorf("quarantine: %w", err)
+	}
+	return n, nil
+}
+
+// memQuarantine is a Quarantine in memory.
+type memQuarantine struct {
+	mu sync.Mutex
+	at map[string]time.Time // key -> when it was last added
+}
+
+// NewMemQuarantine returns a Quarantine kept in memory, for the lifetime
+// of the value: what it holds is lost with the process.
+func NewMemQuarantine() Quarantine { return &memQuarantine{at: map[string]time.Time{}} }
+
+// Add keeps the samples' keys.
+func (q *memQuarantine) Add(ctx context.Context, at time.Time, _, _, _ string, ss []dataset.Sample) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range ss {
+		q.at[QuarantineKey(&ss[i])] = at
+	}
+	return nil
+}
+
+// Keys returns the keys kept.
+func (q *memQuarantine) Keys(ctx context.Context) (map[string]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string]bool, len(q.at))
+	for k := range q.at {
+		out[k] = true
+	}
+	return out, nil
+}
+
+// Prune forgets the keys last added before cutoff.
+func (q *memQuarantine) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for k, t := range q.at {
+		if t.Before(cutoff) {
+			delete(q.at, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // dropQuarantined removes the samples quarantined by earlier runs from
 // snap's old and new samples and returns how many it removed.
-func (r *Retrainer) dropQuarantined(snap *dataset.Snapshot) (int, error) {
-	keys, err := r.quarantine.keys()
+func (r *Retrainer) dropQuarantined(ctx context.Context, snap *dataset.Snapshot) (int, error) {
+	keys, err := r.quarantine.Keys(ctx)
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
@@ -163,7 +275,7 @@ func (r *Retrainer) dropQuarantined(snap *dataset.Snapshot) (int, error) {
 	drop := func(ss []dataset.Sample) []dataset.Sample {
 		out := ss[:0:0]
 		for i := range ss {
-			if keys[sampleKey(&ss[i])] {
+			if keys[QuarantineKey(&ss[i])] {
 				n++
 				continue
 			}
@@ -391,43 +503,6 @@ func goldenFingerprint(golden []model.Example) string {
 	return model.Fingerprint(golden)
 }
 
-// prune deletes the lines quarantined before cutoff (user text kept no
-// longer than the retention) and returns how many it deleted. The caller
-// holds the run lock, so no run appends meanwhile.
-func (q *quarantineStore) prune(cutoff time.Time) (int, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.path == "" {
-		return 0, nil
-	}
-	b, err := nofollow.ReadFile(q.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("quarantine: %w", err)
-	}
-	var keep []byte
-	n := 0
-	for line := range bytes.Lines(b) {
-		var l quarantineLine
-		if json.Unmarshal(line, &l) == nil {
-			if t, err := time.Parse(time.RFC3339Nano, l.Time); err == nil && t.Before(cutoff) {
-				n++
-				continue
-			}
-		}
-		keep = append(keep, line...)
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	if err := atomicfile.WriteBytes(q.path, 0o600, keep); err != nil {
-		return 0, fmt.Errorf("quarantine: %w", err)
-	}
-	return n, nil
-}
-
 // DataRetention is an optional interface a DataStore may implement to delete
 // the user text it keeps beyond its retention (dataset.FileStore does: old
 // query-log segments and exported samples). Run calls it at the start of
@@ -437,7 +512,7 @@ type DataRetention interface {
 }
 
 // applyRetention enforces the retention of user text: Data's (when it
-// implements DataRetention) and the quarantine file's
+// implements DataRetention) and the quarantine's
 // (Config.UserTextRetention). Failures are warnings.
 func (run *run) applyRetention(ctx context.Context) {
 	r := run.r
@@ -450,7 +525,7 @@ func (run *run) applyRetention(ctx context.Context) {
 		}
 	}
 	if ret := r.cfg.UserTextRetention; ret > 0 {
-		if n, err := r.quarantine.prune(r.cfg.Now().Add(-ret)); err != nil {
+		if n, err := r.quarantine.Prune(ctx, r.cfg.Now().Add(-ret)); err != nil {
 			run.warn("retention: " + err.Error())
 		} else if n > 0 {
 			run.log.Info("retention deleted old quarantined samples", "samples", n)

@@ -65,7 +65,7 @@ type Record struct {
 	BestEver          *BestEver `json:"best_ever,omitempty"`
 	// SetAside names the group of new samples the run set aside after the
 	// gate rejected the candidate trained with them (see
-	// Config.QuarantinePath), and SetAsideReason what that candidate failed.
+	// Config.Quarantine), and SetAsideReason what that candidate failed.
 	SetAside       string `json:"set_aside,omitempty"`
 	SetAsideReason string `json:"set_aside_reason,omitempty"`
 

@@ -18,7 +18,7 @@ type Retrainer struct {
 	cfg  Config
 	hist History
 	// quarantine holds the samples runs left out (see poison.go).
-	quarantine *quarantineStore
+	quarantine Quarantine
 
 	unrecMu    sync.Mutex
 	unrecorded *unrecordedRun // the last run whose Append failed, until one succeeds
@@ -75,7 +75,14 @@ func New(cfg Config) (*Retrainer, error) {
 			cfg.History = NewMemHistory()
 		}
 	}
-	return &Retrainer{cfg: cfg, hist: cfg.History, quarantine: &quarantineStore{path: cfg.QuarantinePath}}, nil
+	if cfg.Quarantine == nil {
+		if cfg.QuarantinePath != "" {
+			cfg.Quarantine = NewFileQuarantine(cfg.QuarantinePath)
+		} else {
+			cfg.Quarantine = NewMemQuarantine()
+		}
+	}
+	return &Retrainer{cfg: cfg, hist: cfg.History, quarantine: cfg.Quarantine}, nil
 }
 
 // Close waits (at most Config.NotifyTimeout) for notifications still in

@@ -394,7 +394,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		return run.fail(ctx, "load", err)
 	}
 	q := &run.rec.DatasetQuality
-	if q.Quarantined, err = r.dropQuarantined(&snap); err != nil {
+	if q.Quarantined, err = r.dropQuarantined(ctx, &snap); err != nil {
 		return run.fail(ctx, "load", err)
 	}
 	if keep, bad, err := disagreeing(ctx, dep.clf, &snap); err != nil {
@@ -403,7 +403,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 		snap.New = keep
 		q.Quarantined += len(bad)
 		if !run.opts.DryRun {
-			if err := r.quarantine.add(formatTime(r.cfg.Now()), run.rec.RetrainID, QuarantineDisagreement, "", bad); err != nil {
+			if err := r.quarantine.Add(ctx, r.cfg.Now(), run.rec.RetrainID, QuarantineDisagreement, "", bad); err != nil {
 				return run.fail(ctx, "load", err)
 			}
 		}
@@ -486,7 +486,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 			q.TotalEntries, q.Duplicates, q.Conflicts = sp.total, sp.duplicates, sp.conflicts
 			q.TrainSamples, q.HoldoutSamples, q.Labels = len(sp.train), len(sp.holdout), len(sp.labels)
 			if !run.opts.DryRun {
-				if err := r.quarantine.add(formatTime(r.cfg.Now()), run.rec.RetrainID, QuarantineSetAside, g.name, removed); err != nil {
+				if err := r.quarantine.Add(ctx, r.cfg.Now(), run.rec.RetrainID, QuarantineSetAside, g.name, removed); err != nil {
 					return run.fail(ctx, "gate", err)
 				}
 			}

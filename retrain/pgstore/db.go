@@ -181,7 +181,8 @@ func truncate(s string, n int) string {
 }
 
 // Stores returns the schema's stores for retrain.OpenStores: the
-// DatasetStore (with opts), the ModelStore, the Locker and the History.
+// DatasetStore (with opts), the ModelStore, the Locker, the History and
+// the Quarantine.
 // Closing the Retrainer closes the Locker's connections and this DB.
 func (db *DB) Stores(opts *DatasetOptions) (retrain.Stores, error) {
 	ds, err := db.Dataset(opts)
@@ -190,5 +191,5 @@ func (db *DB) Stores(opts *DatasetOptions) (retrain.Stores, error) {
 	}
 	lk := db.Locker()
 	return retrain.Stores{Data: ds, Models: db.Models(), Locker: lk, History: db.History(),
-		Closers: []io.Closer{db, lk}}, nil
+		Quarantine: db.Quarantine(), Closers: []io.Closer{db, lk}}, nil
 }

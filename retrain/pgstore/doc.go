@@ -9,6 +9,7 @@
 //	db.Locker()  // retrain.Locker: pg_try_advisory_lock on a dedicated connection
 //	db.Models()  // retrain.ModelStore (+ Restorer, MarkDeployer, backup.Pruner, backup.Verifier)
 //	db.History() // retrain.History: one row per run
+//	db.Quarantine() // retrain.Quarantine: one row per sample runs left out, for review
 //	db.Dataset(nil)  // retrain.DatasetStore (+ Previewer, Signaler): base, golden, exported samples, watermarks
 //	db.QueryLog(nil) // serve.QueryLogger: batched COPY from a bounded queue
 //	db.Source(nil)   // serve.Source: LISTEN/NOTIFY + polling, local model cache

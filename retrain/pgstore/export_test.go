@@ -17,3 +17,9 @@ func (db *DB) Exec(ctx context.Context, sql string, args ...any) error {
 	_, err := db.pool.Exec(ctx, sql, args...)
 	return err
 }
+
+// QueryRow runs sql on the DB and scans its one row into dest (tests only:
+// to read what a person reviewing the tables would).
+func (db *DB) QueryRow(ctx context.Context, sql string, dest ...any) error {
+	return db.pool.QueryRow(ctx, sql).Scan(dest...)
+}
