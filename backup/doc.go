@@ -71,7 +71,8 @@
 // or the rollback target, which it verifies: the newest version older than
 // the deployed one that passes Verify, so retention never removes the last
 // working rollback target (see Policy, SelectPinned and
-// FileStore.RollbackTarget).
+// FileStore.RollbackTarget), nor a version the policy lists in Keep (such
+// as a candidate awaiting approval).
 //
 // If an fsync fails, nothing is renamed into place and the operation returns
 // the error. Opening a store (and every Prune) reaps temp directories and

@@ -22,17 +22,17 @@ func (l lockedStore) Deploy(ctx context.Context, v Version) error {
 }
 
 // Prune removes the versions SelectPinned drops under p and returns them.
-// It never removes the deployed version or the rollback target, and never a
-// version List skips (unreadable ones are left for people). The rollback
-// target it pins is the one Restore("") would deploy: the newest version
-// older than the deployed one that passes Verify (see RollbackTarget), so
-// retention never removes the last working rollback target. Older versions
-// that fail Verify get no pin; the policy alone decides about them. Every victim
-// is first renamed to backups/<name>.del.tmp and backups/ fsynced, and only
-// then deleted, so a crash or power loss mid-removal never leaves a
-// half-deleted version in sight; the reaper finishes the job. On error,
-// removed lists the versions already taken out of sight. Prune also reaps
-// temp leftovers.
+// It never removes the deployed version, the rollback target or a version
+// of p.Keep, and never a version List skips (unreadable ones are left for
+// people). The rollback target it pins is the one Restore("") would
+// deploy: the newest version older than the deployed one that passes
+// Verify (see RollbackTarget), so retention never removes the last working
+// rollback target. Older versions that fail Verify get no pin; the policy
+// alone decides about them. Every victim is first renamed to
+// backups/<name>.del.tmp and backups/ fsynced, and only then deleted, so a
+// crash or power loss mid-removal never leaves a half-deleted version in
+// sight; the reaper finishes the job. On error, removed lists the versions
+// already taken out of sight. Prune also reaps temp leftovers.
 func (s *FileStore) Prune(ctx context.Context, p Policy) (removed []Version, err error) {
 	if err := s.enter(); err != nil {
 		return nil, err

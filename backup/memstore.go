@@ -159,9 +159,10 @@ func (s *MemStore) Current(ctx context.Context) (Version, error) {
 }
 
 // Prune removes the versions SelectPinned drops under p (never the
-// deployed one or the rollback target) and returns them. As in FileStore,
-// the rollback target pinned is the newest version older than the deployed
-// one whose checksum matches (the unverified one if none does).
+// deployed one, the rollback target or one of p.Keep) and returns them.
+// As in FileStore, the rollback target pinned is the newest version older
+// than the deployed one whose checksum matches (the unverified one if none
+// does).
 func (s *MemStore) Prune(ctx context.Context, p Policy) ([]Version, error) {
 	ms, _ := s.List(ctx)
 	s.mu.Lock()

@@ -2,10 +2,13 @@ package backup
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // PlanPrune on a FileStore names exactly what Prune then deletes, pinning the deployed
@@ -55,5 +58,56 @@ func TestFileStore_PlanPrune(t *testing.T) {
 	slices.Sort(removed)
 	if !slices.Equal(removed, planned) {
 		t.Fatalf("Prune removed %v, PlanPrune said %v", removed, planned)
+	}
+}
+
+// Policy.Keep pins its versions in PlanPrune, FileStore.Prune and
+// MemStore.Prune, under a byte cap too.
+func TestPrune_Keep(t *testing.T) {
+	fs, err := OpenFileStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	for _, s := range []interface {
+		Pruner
+		Put(ctx context.Context, m Manifest, body io.Reader) (Manifest, error)
+		Deploy(ctx context.Context, v Version) error
+	}{fs, NewMemStore()} {
+		var vs []Version
+		for i := range 5 {
+			m, err := s.Put(t.Context(), Manifest{}, bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 100)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, m.Version)
+		}
+		if err := s.Deploy(t.Context(), vs[4]); err != nil {
+			t.Fatal(err)
+		}
+		p := Policy{KeepLast: 1, MaxBytes: 1, Keep: []Version{vs[1]}}
+		want := []Version{vs[0], vs[2]} // vs[1] kept, vs[3] the rollback target
+		if pp, ok := s.(PrunePlanner); ok {
+			plan, err := PlanPrune(t.Context(), pp, p, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var planned []Version
+			for _, m := range plan {
+				planned = append(planned, m.Version)
+			}
+			slices.Sort(planned)
+			if !slices.Equal(planned, want) {
+				t.Errorf("%T: PlanPrune = %v, want %v", s, planned, want)
+			}
+		}
+		removed, err := s.Prune(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(removed)
+		if !slices.Equal(removed, want) {
+			t.Errorf("%T: Prune removed %v, want %v", s, removed, want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ func TestSelect(t *testing.T) {
 		}
 	}
 	h := time.Hour
+	v := func(name string) backup.Version { return backup.Version("model_backup_20260301_120000_" + name) }
 	// Newest first: e (1h), d (2h), c (3h), b (4h), a (5h).
 	five := []backup.Manifest{mk("a", 5*h, 10), mk("b", 4*h, 10), mk("c", 3*h, 10), mk("d", 2*h, 10), mk("e", 1*h, 10)}
 	tests := []struct {
@@ -48,6 +49,10 @@ func TestSelect(t *testing.T) {
 		{"MaxBytesAlone", five, "e", backup.Policy{MaxBytes: 40}, "[e d c b]"},
 		{"FutureTimestampCountsAsNew", append([]backup.Manifest{mk("f", -48*h, 10)}, five...), "e",
 			backup.Policy{KeepWithin: 90 * time.Minute}, "[f e d]"},
+		{"KeepPinsAStagedVersion", five, "e", backup.Policy{KeepLast: 1, Keep: []backup.Version{v("b")}}, "[e d b]"},
+		{"KeepSurvivesMaxBytes", five, "e", backup.Policy{MaxBytes: 5, Keep: []backup.Version{v("a")}}, "[e d a]"},
+		{"KeepWithNothingDeployed", five, "", backup.Policy{KeepLast: 1, Keep: []backup.Version{v("a")}}, "[e a]"},
+		{"KeepUnstoredNameIgnored", five, "e", backup.Policy{KeepLast: 1, Keep: []backup.Version{v("z"), ""}}, "[e d]"},
 		{"EqualTimestampsOrderByName", []backup.Manifest{mk("000002", h, 1), mk("000010", h, 1), mk("000001", h, 1)}, "000010",
 			backup.Policy{KeepLast: 1}, "[000010 000002]"},
 	}

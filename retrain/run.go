@@ -637,7 +637,7 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 			run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
 		}
 	}
-	if p, ok := cfg.Models.(backup.Pruner); ok && cfg.Retention != (backup.Policy{}) {
+	if p, ok := cfg.Models.(backup.Pruner); ok && !cfg.Retention.DropsNothing() {
 		if removed, err := p.Prune(pctx, cfg.Retention); err != nil {
 			run.warn("prune: " + err.Error())
 		} else if len(removed) > 0 {

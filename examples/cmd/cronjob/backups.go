@@ -277,7 +277,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			if err == nil && (p.KeepLast < 0 || p.KeepWithin < 0 || p.MaxBytes < 0) {
 				err = errors.New("limits must not be negative")
 			}
-			if err == nil && p == (backup.Policy{}) {
+			if err == nil && p.DropsNothing() {
 				err = errors.New("give at least one of --keep-last, --keep-within, --max-bytes (the empty policy keeps everything)")
 			}
 			if err != nil {
