@@ -57,7 +57,8 @@
 //     covers every byte), decoded once as it streams and asked the canaries;
 //     a failure deploys the previous version again (rolled_back).
 //  12. commit: the data watermark advances; old versions are pruned when
-//     Config.Retention is set.
+//     Config.Retention is set, never a candidate staged for approval that
+//     no one has decided yet (AwaitingApproval, backup.Policy.Keep).
 //
 // Whatever the outcome (skipped, failed, rejected, deployed, rolled_back),
 // one Record is appended to the History (Config.History): by default

@@ -637,19 +637,64 @@ func (run *run) execute(ctx context.Context) (Result, error) {
 			run.warn("committing the data watermark failed (the same samples will count as new next time): " + err.Error())
 		}
 	}
-	if p, ok := cfg.Models.(backup.Pruner); ok && !cfg.Retention.DropsNothing() {
-		if removed, err := p.Prune(pctx, cfg.Retention); err != nil {
-			run.warn("prune: " + err.Error())
-		} else if len(removed) > 0 {
-			run.log.Info("pruned old versions", "removed", len(removed))
-		}
-	}
+	run.prune(pctx)
 	run.end(pctx)
 	reason := "gate passed; deployed " + string(put.Version)
 	if run.rec.SetAside != "" {
 		reason += fmt.Sprintf(" after setting aside %d new samples (%s) that made the gate fail", q.SetAside, run.rec.SetAside)
 	}
 	return run.finish(pctx, trigger.OutcomeDeployed, reason, EventModelDeployed)
+}
+
+// prune applies Config.Retention to a store that implements backup.Pruner,
+// keeping, beyond the deployed version and its rollback target, the
+// candidates awaiting a person's decision (see AwaitingApproval). When the
+// history cannot be read it prunes nothing: a warning, not a guess.
+func (run *run) prune(ctx context.Context) {
+	cfg := &run.r.cfg
+	p, ok := cfg.Models.(backup.Pruner)
+	if !ok || cfg.Retention.DropsNothing() {
+		return
+	}
+	staged, err := AwaitingApproval(ctx, run.r.hist)
+	if err != nil {
+		run.warn("prune skipped: the history, needed to keep the candidates awaiting approval, cannot be read: " + err.Error())
+		return
+	}
+	policy := cfg.Retention
+	policy.Keep = append(slices.Clip(policy.Keep), staged...)
+	if removed, err := p.Prune(ctx, policy); err != nil {
+		run.warn("prune: " + err.Error())
+	} else if len(removed) > 0 {
+		run.log.Info("pruned old versions", "removed", len(removed))
+	}
+}
+
+// AwaitingApproval returns, newest first, the versions that runs of h
+// staged for a person's approval (RunOptions.RequireApproval) and that no
+// Approve, Reject or Promote has decided yet: the versions retention keeps
+// (backup.Policy.Keep) so that Approve can still deploy them. A rejected
+// candidate is not among them. A staged run whose record is damaged is not
+// found, so its version gets no protection.
+func AwaitingApproval(ctx context.Context, h History) ([]backup.Version, error) {
+	page, err := h.List(ctx, HistoryFilter{})
+	if err != nil {
+		return nil, err
+	}
+	decided := make(map[string]bool)
+	for _, rec := range page.Records {
+		if rec.Decides != "" {
+			decided[rec.Decides] = true
+		}
+	}
+	var out []backup.Version
+	for _, rec := range page.Records { // newest first
+		if rec.Status == trigger.OutcomeStaged && rec.Decides == "" && !rec.DryRun && rec.NewVersion != "" &&
+			!decided[rec.RetrainID] && !slices.Contains(out, rec.NewVersion) {
+			out = append(out, rec.NewVersion)
+		}
+	}
+	return out, nil
 }
 
 func (d *deployedModel) describe() string {
