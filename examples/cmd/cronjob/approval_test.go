@@ -63,3 +63,41 @@ func TestApproval(t *testing.T) {
 		t.Errorf("history's last line: %+v", last)
 	}
 }
+
+// prune keeps a staged candidate that no one has decided about, also after
+// later runs deployed newer versions, so that approve still works.
+func TestPruneKeepsStaged(t *testing.T) {
+	root := tinyRoot(t, 15)
+	env, _ := fakeEnv(t)
+	cronjob(t, env, "run", "--force", "--root", root).want(t, exitOK, "first run")
+	addCurated(t, root, `{"text":"drizzle and clouds all afternoon","labels":["weather_rainy"]}`)
+	r := cronjob(t, env, "run", "--force", "--require-approval", "--root", root)
+	r.want(t, exitOK, "staging run")
+	id, rest, _ := strings.Cut(strings.TrimSpace(r.stdout), " ")
+	staged, _, _ := strings.Cut(strings.TrimPrefix(rest, "staged: gate passed; "), " ")
+	if !strings.HasPrefix(staged, "model_backup_") {
+		t.Fatalf("staging run:\n%s", r.stdout)
+	}
+	for i, line := range []string{
+		`{"text":"a clear blue sky at noon","labels":["weather_sunny"]}`,
+		`{"text":"heavy showers this evening","labels":["weather_rainy"]}`,
+	} {
+		addCurated(t, root, line)
+		cronjob(t, env, "run", "--force", "--root", root).want(t, exitOK, fmt.Sprintf("later run %d", i))
+	}
+	r = cronjob(t, env, "prune", "--keep-last", "1", "--dry-run", "--root", root)
+	r.want(t, exitOK, "prune --dry-run")
+	if !strings.Contains(r.stdout, "keeping "+staged+" (staged") || strings.Contains(r.stdout, "would delete "+staged) ||
+		!strings.Contains(r.stdout, "1 version(s) would be deleted") {
+		t.Fatalf("prune --dry-run:\n%s", r.stdout)
+	}
+	r = cronjob(t, env, "prune", "--keep-last", "1", "--root", root)
+	r.want(t, exitOK, "prune")
+	if strings.Contains(r.stdout, "deleted "+staged) || !strings.Contains(r.stdout, "1 version(s) deleted") {
+		t.Fatalf("prune:\n%s", r.stdout)
+	}
+	cronjob(t, env, "approve", id, "--root", root).want(t, exitOK, "approve after prune")
+	if after, _ := os.Readlink(filepath.Join(root, "models", "intent_classifier")); !strings.Contains(after, staged) {
+		t.Errorf("deployed after approve: %s, want %s", after, staged)
+	}
+}

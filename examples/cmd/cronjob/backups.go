@@ -50,7 +50,7 @@ type modelStore interface {
 }
 
 func withStore(ctx context.Context, name string, exclusive bool, args []string, stderr io.Writer, synopsis, desc string,
-	extra func(fl *flag.FlagSet), body func(ctx context.Context, s modelStore) int) int {
+	extra func(fl *flag.FlagSet), body func(ctx context.Context, s modelStore, h retrain.History) int) int {
 	fl := newFlagSet(name, stderr, synopsis, desc)
 	rootF := fl.String("root", "", "`root` directory (default $MOODFOOD_ROOT)")
 	dbF := registerDatabaseURL(fl)
@@ -90,14 +90,14 @@ func withStore(ctx context.Context, name string, exclusive bool, args []string, 
 		return exitFailed
 	}
 	defer s.Close()
-	return body(ctx, s)
+	return body(ctx, s, retrain.NewFileHistory(filepath.Join(root, "data", "logs", historyName)))
 }
 
 // cmdBackups implements "cronjob backups": the stored versions, newest first.
 func cmdBackups(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return withStore(ctx, "backups", false, args, stderr, "backups [--root DIR | --database-url URL]",
 		"Lists the stored model versions, newest first; * marks the deployed one.", nil,
-		func(ctx context.Context, s modelStore) int {
+		func(ctx context.Context, s modelStore, _ retrain.History) int {
 			list, err := s.List(ctx)
 			if err != nil {
 				fmt.Fprintln(stderr, "cronjob backups:", err)
@@ -199,7 +199,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return withStore(ctx, "verify", false, args, stderr, "verify [--root DIR | --database-url URL]",
 		"Checks every stored version: its manifest, the size and SHA-256 of its files, and a\n"+
 			"real load of the model. Exits 1 when any version is corrupt.", nil,
-		func(ctx context.Context, s modelStore) int {
+		func(ctx context.Context, s modelStore, _ retrain.History) int {
 			checks, err := verifyAll(ctx, s)
 			if err != nil {
 				fmt.Fprintln(stderr, "cronjob verify:", err)
@@ -259,7 +259,8 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var dry *bool
 	return withStore(ctx, "prune", true, args, stderr, "prune [--root DIR | --database-url URL] [--keep-last N] [--keep-within D] [--max-bytes N] [--dry-run]",
 		"Deletes old model versions. A version is kept when any rule keeps it; --max-bytes\n"+
-			"overrides the others. The deployed version and the rollback target are always kept.\n"+
+			"overrides the others. The deployed version, the rollback target and the candidates\n"+
+			"staged for approval that no approve, reject or promote has decided are always kept.\n"+
 			"Exits 4 while a retraining run holds the root's lock.",
 		func(fl *flag.FlagSet) {
 			keepLast = fl.Int("keep-last", 0, "keep the newest `N` versions")
@@ -267,7 +268,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			maxBytes = fl.String("max-bytes", "", "cap the kept versions' total size at `N` bytes (suffixes K, M, G)")
 			dry = fl.Bool("dry-run", false, "show what would be deleted")
 		},
-		func(ctx context.Context, s modelStore) int {
+		func(ctx context.Context, s modelStore, h retrain.History) int {
 			var p backup.Policy
 			var err error
 			p.KeepLast = *keepLast
@@ -283,6 +284,13 @@ func cmdPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			if err != nil {
 				fmt.Fprintln(stderr, "cronjob prune:", err)
 				return exitUsage
+			}
+			if p.Keep, err = retrain.AwaitingApproval(ctx, h); err != nil {
+				fmt.Fprintln(stderr, "cronjob prune: reading the history (to keep the candidates awaiting approval):", err)
+				return exitFailed
+			}
+			for _, v := range p.Keep {
+				fmt.Fprintf(stdout, "keeping %s (staged, awaiting approval)\n", v)
 			}
 			if *dry {
 				drop, err := backup.PlanPrune(ctx, s, p, time.Now())

@@ -166,7 +166,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // withDatabaseStore runs a store command's body on the database's model
 // registry; with exclusive set it first takes the run lock (exit 4 while a
 // run holds it).
-func withDatabaseStore(ctx context.Context, name string, exclusive bool, url string, stderr io.Writer, body func(ctx context.Context, s modelStore) int) int {
+func withDatabaseStore(ctx context.Context, name string, exclusive bool, url string, stderr io.Writer, body func(ctx context.Context, s modelStore, h retrain.History) int) int {
 	db, err := openDatabase(ctx, url)
 	if err != nil {
 		fmt.Fprintf(stderr, "cronjob %s: %v\n", name, err)
@@ -187,5 +187,5 @@ func withDatabaseStore(ctx context.Context, name string, exclusive bool, url str
 		}
 		defer unlock()
 	}
-	return body(ctx, db.Models())
+	return body(ctx, db.Models(), db.History())
 }
