@@ -68,9 +68,11 @@ type Config struct {
 	// Merge tunes how base, old and new samples are merged (nil = defaults);
 	// golden samples are always excluded.
 	Merge *dataset.MergeOptions
-	// Retention, when not zero, prunes old versions after each deploy if
-	// Models implements backup.Pruner (the deployed version and its rollback
-	// target are always kept).
+	// Retention, unless it drops nothing, prunes old versions after each
+	// deploy if Models implements backup.Pruner. The deployed version, its
+	// rollback target and the candidates staged for approval that nobody
+	// has approved, rejected or promoted yet (AwaitingApproval) are always
+	// kept.
 	Retention backup.Policy
 	// TrainerConfig is stored in each new version's manifest as is.
 	TrainerConfig json.RawMessage
