@@ -20,14 +20,7 @@ func TestFileStore_PlanPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var vs []Version
-	for i := range 4 {
-		m, err := s.Put(t.Context(), Manifest{}, bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 100)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, m.Version)
-	}
+	vs := putVersions(t, s, 4)
 	if err := s.Deploy(t.Context(), vs[3]); err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +67,7 @@ func TestPrune_Keep(t *testing.T) {
 		Put(ctx context.Context, m Manifest, body io.Reader) (Manifest, error)
 		Deploy(ctx context.Context, v Version) error
 	}{fs, NewMemStore()} {
-		var vs []Version
-		for i := range 5 {
-			m, err := s.Put(t.Context(), Manifest{}, bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 100)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			vs = append(vs, m.Version)
-		}
+		vs := putVersions(t, s, 5)
 		if err := s.Deploy(t.Context(), vs[4]); err != nil {
 			t.Fatal(err)
 		}
@@ -110,4 +96,21 @@ func TestPrune_Keep(t *testing.T) {
 			t.Errorf("%T: Prune removed %v, want %v", s, removed, want)
 		}
 	}
+}
+
+// putVersions puts n versions of 100 bytes each ('a'..., one byte value per
+// version) into s and returns them, oldest first.
+func putVersions(t *testing.T, s interface {
+	Put(ctx context.Context, m Manifest, body io.Reader) (Manifest, error)
+}, n int) []Version {
+	t.Helper()
+	var vs []Version
+	for i := range n {
+		m, err := s.Put(t.Context(), Manifest{}, bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 100)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, m.Version)
+	}
+	return vs
 }

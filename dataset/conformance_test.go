@@ -2,7 +2,6 @@ package dataset_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -32,21 +31,8 @@ func TestFileStore_Conformance(t *testing.T) {
 		s := open(t)
 		return retraintest.DatasetHarness{
 			Store: s,
-			Log: func(t *testing.T, qs []dataset.Query) {
-				l, err := s.Logger()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, q := range qs {
-					if err := l.Log(q); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := l.Flush(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-			},
-			Open: func(t *testing.T) retrain.DatasetStore { return open(t) },
+			Log:   func(t *testing.T, qs []dataset.Query) { logAll(t, s, qs...) },
+			Open:  func(t *testing.T) retrain.DatasetStore { return open(t) },
 		}
 	})
 }
